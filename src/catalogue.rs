@@ -1,0 +1,263 @@
+//! The API knowledge the rules rest on, loaded from the TOML files under `rules/` (embedded in the
+//! binary) and from the user's configuration: which external APIs block, how values of external
+//! types come about, and which APIs run a closure off the async worker thread.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+
+use crate::findings::Severity;
+use crate::intern::{Names, Sym};
+
+pub const BLOCKING_APIS_TOML: &str = include_str!("../rules/blocking-apis.toml");
+pub const API_TYPES_TOML: &str = include_str!("../rules/api-types.toml");
+pub const OFFLOAD_APIS_TOML: &str = include_str!("../rules/offload-apis.toml");
+
+/// A path of interned segments, canonical (`core::` and `alloc::` read as `std::`).
+pub type SymPath = Box<[Sym]>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiEntry {
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    #[serde(rename = "trait")]
+    pub trait_: Option<String>,
+    #[serde(default)]
+    pub arg_types: Vec<String>,
+    #[serde(default)]
+    pub methods: Vec<String>,
+    pub kind: String,
+    pub help: String,
+    pub replace: Option<String>,
+    pub severity: Option<Severity>,
+    /// For `arg_types` entries: the trait or type the methods belong to, for messages.
+    pub via: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BlockingFile {
+    #[serde(default)]
+    api: Vec<ApiEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypeEntry {
+    path: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    constructors: Vec<String>,
+    #[serde(default)]
+    builders: Vec<String>,
+    #[serde(default)]
+    deref: Vec<String>,
+    #[serde(default)]
+    returns: HashMap<String, String>,
+    deref_to: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Returns {
+    One(String),
+    Tuple(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FunctionEntry {
+    path: String,
+    returns: Option<Returns>,
+    #[serde(default)]
+    closure_params: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TypesFile {
+    #[serde(default, rename = "type")]
+    types: Vec<TypeEntry>,
+    #[serde(default, rename = "function")]
+    functions: Vec<FunctionEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffloadEntry {
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    #[serde(default)]
+    pub methods: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OffloadFile {
+    #[serde(default)]
+    offload: Vec<OffloadEntry>,
+}
+
+/// One blocking API, as shown in findings.
+#[derive(Debug, Clone)]
+pub struct BlockingApi {
+    /// The canonical name shown in messages: `std::thread::sleep`, `postgres::Client::execute`.
+    pub display: String,
+    pub kind: String,
+    pub help: String,
+    pub replace: Option<String>,
+    pub severity: Option<Severity>,
+}
+
+#[derive(Debug, Default)]
+pub struct TypeInfo {
+    pub constructors: HashSet<Sym>,
+    pub builders: HashSet<Sym>,
+    pub deref: HashSet<Sym>,
+    pub returns: HashMap<Sym, SymPath>,
+    pub deref_to: Option<SymPath>,
+    /// The canonical path, for aliases.
+    pub canonical: SymPath,
+}
+
+#[derive(Debug, Clone)]
+pub enum FnReturn {
+    One(SymPath),
+    Tuple(Vec<SymPath>),
+}
+
+#[derive(Debug, Default)]
+pub struct Catalogue {
+    pub apis: Vec<BlockingApi>,
+    pub blocking_paths: HashMap<SymPath, usize>,
+    pub blocking_methods: HashMap<(SymPath, Sym), usize>,
+    pub blocking_trait_methods: HashMap<Sym, Vec<(SymPath, usize)>>,
+    pub blocking_arg_methods: HashMap<Sym, Vec<(HashSet<SymPath>, usize)>>,
+    pub types: HashMap<SymPath, TypeInfo>,
+    pub fn_returns: HashMap<SymPath, FnReturn>,
+    pub closure_params: HashMap<SymPath, Vec<SymPath>>,
+    pub offload_paths: HashSet<SymPath>,
+    pub offload_methods: HashSet<(SymPath, Sym)>,
+}
+
+#[derive(Debug)]
+pub struct CatalogueError {
+    pub file: String,
+    pub message: String,
+}
+
+pub fn sym_path(names: &mut Names, path: &str) -> SymPath {
+    path.split("::").map(|s| names.intern(s.trim())).collect()
+}
+
+impl Catalogue {
+    /// The built-in catalogue plus the user's extra blocking APIs and offload functions.
+    pub fn load(
+        names: &mut Names,
+        extra_apis: &[ApiEntry],
+        extra_offload: &[OffloadEntry],
+    ) -> Result<Catalogue, CatalogueError> {
+        let blocking: BlockingFile = parse("rules/blocking-apis.toml", BLOCKING_APIS_TOML)?;
+        let types: TypesFile = parse("rules/api-types.toml", API_TYPES_TOML)?;
+        let offload: OffloadFile = parse("rules/offload-apis.toml", OFFLOAD_APIS_TOML)?;
+        let mut cat = Catalogue::default();
+        for entry in blocking.api.iter().chain(extra_apis) {
+            cat.add_api(names, entry);
+        }
+        for t in &types.types {
+            let canonical = sym_path(names, &t.path);
+            for p in std::iter::once(&t.path).chain(&t.aliases) {
+                let info = TypeInfo {
+                    constructors: t.constructors.iter().map(|s| names.intern(s)).collect(),
+                    builders: t.builders.iter().map(|s| names.intern(s)).collect(),
+                    deref: t.deref.iter().map(|s| names.intern(s)).collect(),
+                    returns: t.returns.iter().map(|(k, v)| (names.intern(k), sym_path(names, v))).collect(),
+                    deref_to: t.deref_to.as_deref().map(|d| sym_path(names, d)),
+                    canonical: canonical.clone(),
+                };
+                cat.types.insert(sym_path(names, p), info);
+            }
+        }
+        for f in &types.functions {
+            let path = sym_path(names, &f.path);
+            match &f.returns {
+                Some(Returns::One(r)) => {
+                    cat.fn_returns.insert(path.clone(), FnReturn::One(sym_path(names, r)));
+                }
+                Some(Returns::Tuple(rs)) => {
+                    let elems = rs.iter().map(|r| sym_path(names, r)).collect();
+                    cat.fn_returns.insert(path.clone(), FnReturn::Tuple(elems));
+                }
+                None => {}
+            }
+            if !f.closure_params.is_empty() {
+                let params = f.closure_params.iter().map(|p| sym_path(names, p)).collect();
+                cat.closure_params.insert(path, params);
+            }
+        }
+        for o in offload.offload.iter().chain(extra_offload) {
+            for p in &o.paths {
+                cat.offload_paths.insert(sym_path(names, p));
+            }
+            if let Some(t) = &o.type_ {
+                let tp = sym_path(names, t);
+                for m in &o.methods {
+                    cat.offload_methods.insert((tp.clone(), names.intern(m)));
+                }
+            }
+        }
+        Ok(cat)
+    }
+
+    fn add_api(&mut self, names: &mut Names, entry: &ApiEntry) {
+        let push = |apis: &mut Vec<BlockingApi>, display: String, name: &str| {
+            apis.push(BlockingApi {
+                display,
+                kind: entry.kind.clone(),
+                help: entry.help.replace("{name}", name),
+                replace: entry.replace.as_ref().map(|r| r.replace("{name}", name)),
+                severity: entry.severity,
+            });
+            apis.len() - 1
+        };
+        for p in &entry.paths {
+            let name = p.rsplit("::").next().unwrap_or(p);
+            let idx = push(&mut self.apis, p.clone(), name);
+            self.blocking_paths.insert(sym_path(names, p), idx);
+        }
+        if let Some(t) = &entry.type_ {
+            let tp = sym_path(names, t);
+            for m in &entry.methods {
+                let idx = push(&mut self.apis, format!("{t}::{m}"), m);
+                self.blocking_methods.insert((tp.clone(), names.intern(m)), idx);
+            }
+        }
+        if let Some(tr) = &entry.trait_ {
+            let tp = sym_path(names, tr);
+            for m in &entry.methods {
+                let idx = push(&mut self.apis, format!("{tr}::{m}"), m);
+                self.blocking_trait_methods.entry(names.intern(m)).or_default().push((tp.clone(), idx));
+            }
+        }
+        if !entry.arg_types.is_empty() {
+            let types: HashSet<SymPath> = entry.arg_types.iter().map(|t| sym_path(names, t)).collect();
+            let via = entry.via.clone().unwrap_or_else(|| entry.arg_types[0].clone());
+            for m in &entry.methods {
+                let idx = push(&mut self.apis, format!("{via}::{m}"), m);
+                self.blocking_arg_methods.entry(names.intern(m)).or_default().push((types.clone(), idx));
+            }
+        }
+    }
+
+    /// The type facts for a type path, following aliases.
+    pub fn type_info(&self, path: &[Sym]) -> Option<&TypeInfo> {
+        self.types.get(path)
+    }
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, CatalogueError> {
+    toml::from_str(text).map_err(|e| CatalogueError { file: file.to_string(), message: e.to_string() })
+}

@@ -1,0 +1,110 @@
+//! Interned identifiers shared by every parsing thread, so facts hold 4-byte symbols instead of strings.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// An interned string. Only meaningful together with the `Interner`/`Names` that made it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+pub struct Sym(pub u32);
+
+static NEXT_INTERNER_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    // Per-thread cache: most identifiers repeat (`self`, `new`, `unwrap`), so the shared lock is only
+    // taken the first time a thread sees a string. Keyed by interner id so that two analyses in one
+    // process never mix symbols.
+    static CACHE: RefCell<(u64, HashMap<Box<str>, Sym>)> = RefCell::new((0, HashMap::new()));
+}
+
+/// Thread-safe interner used while files are parsed in parallel.
+pub struct Interner {
+    id: u64,
+    shared: Mutex<Table>,
+}
+
+#[derive(Default)]
+struct Table {
+    map: HashMap<Box<str>, Sym>,
+    strings: Vec<Box<str>>,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Interner {
+    pub fn new() -> Self {
+        Interner { id: NEXT_INTERNER_ID.fetch_add(1, Ordering::Relaxed), shared: Mutex::new(Table::default()) }
+    }
+
+    pub fn intern(&self, s: &str) -> Sym {
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.0 != self.id {
+                cache.0 = self.id;
+                cache.1.clear();
+            }
+            if let Some(&sym) = cache.1.get(s) {
+                return sym;
+            }
+            let sym = {
+                let mut table = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+                table.get_or_insert(s)
+            };
+            cache.1.insert(s.into(), sym);
+            sym
+        })
+    }
+
+    /// Ends the parallel phase: the table becomes a plain single-threaded one.
+    pub fn freeze(self) -> Names {
+        let table = self.shared.into_inner().unwrap_or_else(|e| e.into_inner());
+        Names { table }
+    }
+}
+
+impl Table {
+    fn get_or_insert(&mut self, s: &str) -> Sym {
+        if let Some(&sym) = self.map.get(s) {
+            return sym;
+        }
+        let sym = Sym(self.strings.len() as u32);
+        self.strings.push(s.into());
+        self.map.insert(s.into(), sym);
+        sym
+    }
+}
+
+/// The frozen symbol table used by the model and rules.
+pub struct Names {
+    table: Table,
+}
+
+impl Names {
+    pub fn str(&self, sym: Sym) -> &str {
+        self.table.strings.get(sym.0 as usize).map(|s| &**s).unwrap_or("?")
+    }
+
+    pub fn intern(&mut self, s: &str) -> Sym {
+        self.table.get_or_insert(s)
+    }
+
+    pub fn lookup(&self, s: &str) -> Option<Sym> {
+        self.table.map.get(s).copied()
+    }
+
+    pub fn join(&self, path: &[Sym]) -> String {
+        let mut out = String::new();
+        for (i, s) in path.iter().enumerate() {
+            if i > 0 {
+                out.push_str("::");
+            }
+            out.push_str(self.str(*s));
+        }
+        out
+    }
+}

@@ -1,0 +1,263 @@
+//! asynclint: a fast static reviewer for async Rust.
+//!
+//! The pipeline is walk -> parse -> model -> rules -> findings -> report. This library holds all of
+//! it except the walk's disk access and the printing: `analyze` takes the list of crates and files
+//! and a `SourceLoader`, and returns plain data. Only the binary prints or picks an exit code.
+
+pub mod catalogue;
+pub mod findings;
+pub mod intern;
+pub mod lines;
+pub mod model;
+pub mod parse;
+pub mod report;
+pub mod rules;
+pub mod walk;
+pub mod workspace;
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use rayon::prelude::*;
+
+use catalogue::{ApiEntry, Catalogue, OffloadEntry};
+use findings::{ChainStep, ErrorKind, FileError, Finding};
+use intern::Interner;
+use lines::LineIndex;
+use parse::facts::FileFacts;
+use rules::RawFinding;
+use workspace::WorkspaceInput;
+
+/// Gives the analysis the bytes of a file, by its path relative to the checked root. The binary
+/// reads from disk; tests serve files from memory. The analysis itself never touches the disk.
+pub trait SourceLoader: Sync {
+    fn load(&self, path: &str) -> Result<Vec<u8>, String>;
+}
+
+/// Files held in memory, for tests and embedding.
+#[derive(Default)]
+pub struct MemoryLoader {
+    pub files: HashMap<String, Vec<u8>>,
+}
+
+impl SourceLoader for MemoryLoader {
+    fn load(&self, path: &str) -> Result<Vec<u8>, String> {
+        self.files.get(path).cloned().ok_or_else(|| "no such file".to_string())
+    }
+}
+
+#[derive(Default)]
+pub struct Options {
+    /// Worker threads for parsing; `None` uses every core.
+    pub threads: Option<usize>,
+    /// Rule ids to run; `None` runs every rule.
+    pub rules: Option<Vec<String>>,
+    /// The user's extra blocking APIs and offload functions.
+    pub extra_apis: Vec<ApiEntry>,
+    pub extra_offload: Vec<OffloadEntry>,
+}
+
+/// The result of an analysis: findings and file errors, both sorted.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<FileError>,
+    pub files: usize,
+}
+
+#[derive(Debug)]
+pub struct AnalysisError(pub String);
+
+/// Syn recurses once per nesting level; deeply nested code needs a stack far larger than the
+/// default 2 MiB. Only touched pages are ever committed.
+const PARSE_STACK: usize = 512 << 20;
+
+pub fn analyze(
+    input: &WorkspaceInput,
+    loader: &dyn SourceLoader,
+    options: &Options,
+) -> Result<Analysis, AnalysisError> {
+    let interner = Interner::new();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(PARSE_STACK)
+        .num_threads(options.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| AnalysisError(format!("cannot start worker threads: {e}")))?;
+    let parsed: Vec<(Option<FileFacts>, Option<FileError>)> =
+        pool.install(|| input.files.par_iter().map(|path| parse_one(path, loader, &interner)).collect());
+    let mut names = interner.freeze();
+    let cat = Catalogue::load(&mut names, &options.extra_apis, &options.extra_offload)
+        .map_err(|e| AnalysisError(format!("{}: {}", e.file, e.message)))?;
+    let (facts, errors): (Vec<Option<FileFacts>>, Vec<Option<FileError>>) = parsed.into_iter().unzip();
+    let mut errors: Vec<FileError> = errors.into_iter().flatten().collect();
+    let model = model::Model::build(&mut names, input, &facts, &input.files, &cat);
+    let mut raw = Vec::new();
+    for rule in rules::all() {
+        if let Some(selected) = &options.rules {
+            if !selected.iter().any(|id| id == rule.meta().id) {
+                continue;
+            }
+        }
+        rule.check(&model, &mut raw);
+    }
+    let findings = materialize(raw, &input.files, loader, &mut errors);
+    errors.sort();
+    errors.dedup();
+    Ok(Analysis { findings, errors, files: input.files.len() })
+}
+
+fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner) -> (Option<FileFacts>, Option<FileError>) {
+    let io_error = |message: String| FileError {
+        kind: ErrorKind::IoError,
+        path: path.to_string(),
+        line: None,
+        column: None,
+        message,
+    };
+    let bytes = match loader.load(path) {
+        Ok(b) => b,
+        Err(e) => return (None, Some(io_error(e))),
+    };
+    let raw = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            return (None, Some(io_error(format!("file is not valid UTF-8 (invalid byte at offset {at})"))));
+        }
+    };
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let text = parse::source_text(&raw);
+        let outcome = parse::parse_facts(&text, interner);
+        // Spans of this file are no longer needed; free proc-macro2's per-thread source map.
+        proc_macro2::extra::invalidate_current_thread_spans();
+        match outcome {
+            Ok(facts) => (Some(facts), None),
+            Err(e) => {
+                let index = LineIndex::new(&text);
+                let (line, column) = index.line_col(&text, e.span.start);
+                let error = FileError {
+                    kind: ErrorKind::ParseError,
+                    path: path.to_string(),
+                    line: Some(line),
+                    column: Some(column),
+                    message: e.message,
+                };
+                (None, Some(error))
+            }
+        }
+    }));
+    match result {
+        Ok(r) => r,
+        Err(_) => {
+            proc_macro2::extra::invalidate_current_thread_spans();
+            let error = FileError {
+                kind: ErrorKind::InternalError,
+                path: path.to_string(),
+                line: None,
+                column: None,
+                message: "internal error while analysing this file; the rest of the run went on".to_string(),
+            };
+            (None, Some(error))
+        }
+    }
+}
+
+/// Gives raw findings their lines, columns, snippets and fingerprints. Only files with findings are
+/// read again.
+fn materialize(
+    raw: Vec<RawFinding>,
+    paths: &[String],
+    loader: &dyn SourceLoader,
+    errors: &mut Vec<FileError>,
+) -> Vec<Finding> {
+    let mut by_file: HashMap<u32, Vec<RawFinding>> = HashMap::new();
+    for r in raw {
+        by_file.entry(r.file).or_default().push(r);
+    }
+    let mut texts: HashMap<u32, (String, LineIndex)> = HashMap::new();
+    let mut needed: Vec<u32> = by_file.keys().copied().collect();
+    for r in by_file.values().flatten() {
+        needed.extend(r.chain.iter().map(|s| s.file));
+    }
+    needed.sort_unstable();
+    needed.dedup();
+    for file in needed {
+        let path = &paths[file as usize];
+        let text = match loader.load(path).map(String::from_utf8) {
+            Ok(Ok(s)) => parse::source_text(&s).into_owned(),
+            _ => {
+                errors.push(FileError {
+                    kind: ErrorKind::IoError,
+                    path: path.clone(),
+                    line: None,
+                    column: None,
+                    message: "file changed or vanished during the run".to_string(),
+                });
+                continue;
+            }
+        };
+        let index = LineIndex::new(&text);
+        texts.insert(file, (text, index));
+    }
+    let mut out = Vec::new();
+    for (file, list) in by_file {
+        let Some((text, index)) = texts.get(&file) else { continue };
+        let path = &paths[file as usize];
+        for r in list {
+            let location = index.location(text, path, r.span);
+            let snippet = lines::normalized_snippet(text, r.span);
+            let chain = r
+                .chain
+                .iter()
+                .filter_map(|step| {
+                    let (t, idx) = texts.get(&step.file)?;
+                    let (line, column) = idx.line_col(t, step.span.start);
+                    Some(ChainStep {
+                        function: step.function.clone(),
+                        path: paths[step.file as usize].clone(),
+                        line,
+                        column,
+                    })
+                })
+                .collect();
+            out.push(Finding {
+                rule: r.rule,
+                severity: r.severity,
+                message: r.message,
+                location,
+                function: r.function,
+                chain,
+                help: r.help,
+                snippet,
+                fingerprint: String::new(),
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        (&a.location.path, a.location.byte_start, a.location.byte_end, a.rule, &a.message).cmp(&(
+            &b.location.path,
+            b.location.byte_start,
+            b.location.byte_end,
+            b.rule,
+            &b.message,
+        ))
+    });
+    out.dedup_by(|a, b| a.rule == b.rule && a.location == b.location && a.message == b.message);
+    assign_fingerprints(&mut out);
+    out
+}
+
+/// Fingerprints name a finding without line numbers, so they survive edits elsewhere in the file:
+/// rule, path, enclosing function and the normalised code, plus an occurrence number when the same
+/// code appears twice in one function.
+fn assign_fingerprints(findings: &mut [Finding]) {
+    let mut seen: HashMap<u64, u32> = HashMap::new();
+    for f in findings.iter_mut() {
+        let base = lines::fnv1a(&[f.rule, &f.location.path, &f.function, &f.snippet]);
+        let n = seen.entry(base).or_insert(0);
+        let occurrence = *n;
+        *n += 1;
+        let full = lines::fnv1a(&[&format!("{base:016x}"), &occurrence.to_string()]);
+        f.fingerprint = format!("{full:016x}");
+    }
+}

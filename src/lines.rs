@@ -1,0 +1,104 @@
+//! Byte offsets to lines and columns, code snippets, and the stable hash used for fingerprints.
+
+use crate::findings::Location;
+use crate::parse::facts::ByteSpan;
+
+/// The start offset of every line of a text.
+pub struct LineIndex {
+    starts: Vec<u32>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line and 1-based column in characters of a byte offset.
+    pub fn line_col(&self, text: &str, offset: u32) -> (u32, u32) {
+        let offset = (offset as usize).min(text.len());
+        let line = self.starts.partition_point(|&s| s as usize <= offset).max(1);
+        let start = self.starts[line - 1] as usize;
+        let column = text.get(start..offset).map_or(offset - start, |s| s.chars().count()) + 1;
+        (line as u32, column as u32)
+    }
+
+    pub fn location(&self, text: &str, path: &str, span: ByteSpan) -> Location {
+        let (line, column) = self.line_col(text, span.start);
+        let (end_line, end_column) = self.line_col(text, span.end.max(span.start));
+        Location {
+            path: path.to_string(),
+            line,
+            column,
+            end_line,
+            end_column,
+            byte_start: span.start,
+            byte_end: span.end.max(span.start),
+        }
+    }
+
+    /// The text of a whole line (1-based), without its line break.
+    pub fn line_text<'t>(&self, text: &'t str, line: u32) -> &'t str {
+        let Some(&start) = self.starts.get(line.saturating_sub(1) as usize) else { return "" };
+        let end = self.starts.get(line as usize).map_or(text.len(), |&e| e as usize);
+        text.get(start as usize..end).unwrap_or("").trim_end_matches(['\n', '\r'])
+    }
+}
+
+/// The code of a span with runs of whitespace folded to one space, so that reformatting does not
+/// change fingerprints.
+pub fn normalized_snippet(text: &str, span: ByteSpan) -> String {
+    let raw = text.get(span.start as usize..span.end as usize).unwrap_or("");
+    let mut out = String::with_capacity(raw.len());
+    for word in raw.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// FNV-1a, 64 bits, over the parts separated by a NUL: stable across platforms and releases,
+/// unlike `std`'s hasher.
+pub fn fnv1a(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            hash ^= 0;
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        for b in part.bytes() {
+            hash ^= b as u64;
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let text = "fn a() {}\nlet é = x;\n";
+        let index = LineIndex::new(text);
+        let x = text.find('x').unwrap() as u32;
+        assert_eq!(index.line_col(text, x), (2, 10));
+        assert_eq!(index.line_col(text, 0), (1, 1));
+    }
+
+    #[test]
+    fn snippets_fold_whitespace() {
+        let text = "foo(\n    a,\n    b)";
+        assert_eq!(normalized_snippet(text, ByteSpan { start: 0, end: text.len() as u32 }), "foo( a, b)");
+    }
+
+    #[test]
+    fn fnv_is_stable() {
+        assert_eq!(fnv1a(&["a"]), 0xaf63dc4c8601ec8c);
+        assert_ne!(fnv1a(&["ab", "c"]), fnv1a(&["a", "bc"]));
+    }
+}

@@ -1,0 +1,234 @@
+//! The `asynclint` command: parses arguments, walks, runs the analysis, prints the report and picks
+//! the exit code. The only place that prints or exits.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use asynclint::findings::Severity;
+use asynclint::report::{self, ReportContext};
+use asynclint::walk::{self, FsLoader, WalkOptions};
+use asynclint::{analyze, rules, Analysis, Options, SourceLoader};
+
+/// Exit codes, as ruff and ESLint use them.
+const EXIT_CLEAN: u8 = 0;
+const EXIT_FINDINGS: u8 = 1;
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "asynclint", version, about = "A fast static reviewer for async Rust", propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse Cargo projects or files and report findings.
+    Check(CheckArgs),
+    /// List every rule with its default severity and summary.
+    Rules {
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a rule's documentation.
+    Explain {
+        /// The rule id, e.g. `blocking-call-in-async`.
+        rule: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Files or folders to analyse [default: the current directory].
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Full, env = "ASYNCLINT_FORMAT")]
+    format: Format,
+    /// When to use color in the `full` format.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+    /// Fail only on findings of this severity or worse [default: any finding fails].
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
+    /// Exit with 0 even when there are findings (errors still exit with 2).
+    #[arg(long)]
+    exit_zero: bool,
+    /// Also fail (exit 1) when a file cannot be read or parsed.
+    #[arg(long)]
+    strict: bool,
+    /// Do not respect .gitignore and other ignore files.
+    #[arg(long)]
+    no_ignore: bool,
+    /// Run only these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    select: Vec<String>,
+    /// Worker threads for parsing [default: one per core].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Write the report to this file instead of standard output.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Full,
+    Concise,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    Critical,
+    High,
+    Medium,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Rules { json } => {
+            print_rules(json);
+            ExitCode::from(EXIT_CLEAN)
+        }
+        Command::Explain { rule } => match rules::by_id(&rule) {
+            Some(r) => {
+                print!("{}", r.meta().doc);
+                ExitCode::from(EXIT_CLEAN)
+            }
+            None => {
+                let ids: Vec<&str> = rules::all().iter().map(|r| r.meta().id).collect();
+                eprintln!("error: unknown rule `{rule}`; known rules: {}", ids.join(", "));
+                ExitCode::from(EXIT_ERROR)
+            }
+        },
+    }
+}
+
+fn print_rules(json: bool) {
+    if json {
+        let list: Vec<serde_json::Value> = rules::all()
+            .iter()
+            .map(|r| {
+                let m = r.meta();
+                serde_json::json!({"id": m.id, "severity": m.default_severity.as_str(), "summary": m.summary})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+        return;
+    }
+    for r in rules::all() {
+        let m = r.meta();
+        println!("{:<28} {:<9} {}", m.id, m.default_severity.as_str(), m.summary);
+    }
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    for id in &args.select {
+        if rules::by_id(id).is_none() {
+            eprintln!("error: unknown rule `{id}` in --select; `asynclint rules` lists them");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    }
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let walked = match walk::walk(&paths, &WalkOptions { no_ignore: args.no_ignore }) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {}", e.0);
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let loader = FsLoader { base: walked.base.clone() };
+    let options = Options {
+        threads: args.threads,
+        rules: if args.select.is_empty() { None } else { Some(args.select.clone()) },
+        ..Options::default()
+    };
+    let mut analysis = match analyze(&walked.input, &loader, &options) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {}", e.0);
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    analysis.errors.extend(walked.errors);
+    analysis.errors.sort();
+    analysis.errors.dedup();
+
+    let rendered = render(&analysis, &args, &loader);
+    if let Err(e) = emit(&rendered, args.output.as_ref()) {
+        eprintln!("error: cannot write the report: {e}");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    ExitCode::from(exit_code(&analysis, &args))
+}
+
+fn render(analysis: &Analysis, args: &CheckArgs, loader: &FsLoader) -> String {
+    match args.format {
+        Format::Json => report::json::render(analysis),
+        Format::Concise => report::concise::render(analysis),
+        Format::Full => {
+            let mut sources = HashMap::new();
+            for f in &analysis.findings {
+                if !sources.contains_key(&f.location.path) {
+                    let text =
+                        loader.load(&f.location.path).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_default();
+                    sources.insert(f.location.path.clone(), asynclint::parse::source_text(&text).into_owned());
+                }
+            }
+            let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+            let color = match args.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            };
+            let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
+            report::full::render(analysis, &ReportContext { sources: &sources, color, width })
+        }
+    }
+}
+
+fn emit(text: &str, output: Option<&PathBuf>) -> std::io::Result<()> {
+    match output {
+        Some(path) => std::fs::write(path, text),
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            match lock.write_all(text.as_bytes()).and_then(|_| lock.flush()) {
+                // A closed pipe (`asynclint check | head`) is the reader's choice, not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other,
+            }
+        }
+    }
+}
+
+fn exit_code(analysis: &Analysis, args: &CheckArgs) -> u8 {
+    let threshold = match args.fail_on {
+        Some(FailOn::Critical) => Severity::Critical,
+        Some(FailOn::High) => Severity::High,
+        Some(FailOn::Medium) | None => Severity::Medium,
+    };
+    if args.exit_zero {
+        return EXIT_CLEAN;
+    }
+    let failing = analysis.findings.iter().any(|f| f.severity.at_least(threshold));
+    if failing || (args.strict && !analysis.errors.is_empty()) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }
+}

@@ -1,0 +1,472 @@
+//! The workspace model: the module tree of every crate, built from the parsed facts, plus name
+//! resolution (`resolve`), value types (`types`) and execution contexts (`context`) on top of it.
+//! It reads facts only; it never sees syntax trees and does no IO.
+
+pub mod apis;
+pub mod context;
+pub mod resolve;
+pub mod types;
+
+use std::collections::HashMap;
+
+use crate::catalogue::{Catalogue, SymPath};
+use crate::intern::{Names, Sym};
+use crate::parse::facts::*;
+use crate::workspace::{join_rel, parent_dir, CrateKind, WorkspaceInput};
+
+pub use resolve::Res;
+pub use types::RTy;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModId(pub u32);
+
+/// A function anywhere in the workspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FnRef {
+    pub file: u32,
+    pub func: FnIdx,
+}
+
+#[derive(Debug)]
+pub struct ModuleNode {
+    pub file: u32,
+    pub local: ModIdx,
+    pub krate: u32,
+    pub parent: Option<ModId>,
+    /// `crate::a::b` as symbols, starting with `crate`.
+    pub path: Vec<Sym>,
+    /// Out-of-line children (`mod x;`) by name.
+    pub children: HashMap<Sym, ModId>,
+}
+
+#[derive(Debug)]
+pub enum DepTarget {
+    Workspace(ModId),
+    External(Sym),
+}
+
+#[derive(Debug)]
+pub struct CrateNode {
+    pub name: Sym,
+    pub root: ModId,
+    pub deps: HashMap<Sym, DepTarget>,
+}
+
+/// Symbols the model compares against, interned once.
+pub struct WellKnown {
+    pub crate_: Sym,
+    pub self_: Sym,
+    pub self_ty: Sym,
+    pub super_: Sym,
+    pub std: Sym,
+    pub core: Sym,
+    pub alloc: Sym,
+    pub underscore: Sym,
+    pub prelude: HashMap<Sym, SymPath>,
+    pub wrappers: Vec<SymPath>,
+    pub passthrough: Vec<Sym>,
+}
+
+pub struct Model<'a> {
+    pub names: &'a Names,
+    pub cat: &'a Catalogue,
+    /// Per file: its facts, or `None` when it could not be read or parsed.
+    pub files: &'a [Option<FileFacts>],
+    pub paths: &'a [String],
+    pub crates: Vec<CrateNode>,
+    pub modules: Vec<ModuleNode>,
+    pub mod_of: HashMap<(u32, ModIdx), ModId>,
+    pub wk: WellKnown,
+    /// Impl blocks by the local struct they are for.
+    pub impls_by_struct: HashMap<(u32, StructIdx), Vec<(u32, ImplIdx)>>,
+}
+
+impl<'a> Model<'a> {
+    pub fn build(
+        names: &'a mut Names,
+        input: &WorkspaceInput,
+        files: &'a [Option<FileFacts>],
+        paths: &'a [String],
+        cat: &'a Catalogue,
+    ) -> Model<'a> {
+        let wk = WellKnown::new(names);
+        // Crate names may appear in no source file (a renamed dependency's real name), so they are
+        // interned here, before the table becomes read-only.
+        for spec in &input.crates {
+            names.intern(&spec.name);
+            for d in spec.deps.iter().flatten() {
+                names.intern(&d.name);
+                names.intern(&d.krate);
+            }
+        }
+        for path in paths {
+            let stem = path.rsplit('/').next().unwrap_or("").trim_end_matches(".rs");
+            names.intern(stem);
+        }
+        let names: &'a Names = names;
+        let mut model = Model {
+            names,
+            cat,
+            files,
+            paths,
+            crates: Vec::new(),
+            modules: Vec::new(),
+            mod_of: HashMap::new(),
+            wk,
+            impls_by_struct: HashMap::new(),
+        };
+        model.build_module_tree(input);
+        model.index_impls();
+        model
+    }
+
+    pub fn file(&self, file: u32) -> &'a FileFacts {
+        static EMPTY: std::sync::OnceLock<FileFacts> = std::sync::OnceLock::new();
+        self.files[file as usize].as_ref().unwrap_or_else(|| EMPTY.get_or_init(FileFacts::default))
+    }
+
+    pub fn func(&self, f: FnRef) -> &'a FnFacts {
+        &self.file(f.file).fns[f.func.idx()]
+    }
+
+    pub fn module_of_scope(&self, file: u32, scope: ScopeId) -> Option<ModId> {
+        let local = self.file(file).module_of_scope(scope);
+        self.mod_of.get(&(file, local)).copied()
+    }
+
+    /// Every function of the workspace, in file order.
+    pub fn all_fns(&self) -> impl Iterator<Item = FnRef> + '_ {
+        self.files.iter().enumerate().flat_map(|(file, facts)| {
+            let n = facts.as_ref().map_or(0, |f| f.fns.len());
+            (0..n).map(move |i| FnRef { file: file as u32, func: FnIdx(i as u32) })
+        })
+    }
+
+    // ----- module tree -------------------------------------------------------------------------
+
+    fn build_module_tree(&mut self, input: &WorkspaceInput) {
+        let index: HashMap<&str, u32> = self.paths.iter().enumerate().map(|(i, p)| (p.as_str(), i as u32)).collect();
+        let mut names_mut = Vec::new();
+        // Libraries first, so that a file reached by both `lib.rs` and `main.rs` belongs to the lib.
+        let mut order: Vec<usize> = (0..input.crates.len()).collect();
+        order.sort_by_key(|&i| (input.crates[i].kind != CrateKind::Lib, i));
+        let mut crate_of_spec = vec![None; input.crates.len()];
+        for &ci in &order {
+            let spec = &input.crates[ci];
+            let Some(&file) = index.get(spec.root.as_str()) else { continue };
+            if self.files[file as usize].is_none() || self.mod_of.contains_key(&(file, ModIdx(0))) {
+                continue;
+            }
+            let krate = self.crates.len() as u32;
+            let name = self.intern_lookup(&spec.name, &mut names_mut);
+            let root = self.assign_file(file, krate, vec![self.wk.crate_], None, true, &index);
+            self.crates.push(CrateNode { name, root, deps: HashMap::new() });
+            crate_of_spec[ci] = Some(krate);
+        }
+        // Files no crate reaches are analysed as crate roots of their own, with the dependencies of
+        // the package they sit in.
+        for file in 0..self.paths.len() as u32 {
+            if self.files[file as usize].is_none() || self.mod_of.contains_key(&(file, ModIdx(0))) {
+                continue;
+            }
+            let krate = self.crates.len() as u32;
+            let root = self.assign_file(file, krate, vec![self.wk.crate_], None, true, &index);
+            let stem = self.paths[file as usize].rsplit('/').next().unwrap_or("").trim_end_matches(".rs").to_string();
+            let name = self.intern_lookup(&stem, &mut names_mut);
+            self.crates.push(CrateNode { name, root, deps: HashMap::new() });
+            let path = &self.paths[file as usize];
+            let owner = input
+                .crates
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.package_dir.is_empty() || path.starts_with(&format!("{}/", c.package_dir)))
+                .max_by_key(|(i, c)| (c.package_dir.len(), c.kind == CrateKind::Lib, std::cmp::Reverse(*i)))
+                .map(|(i, _)| i);
+            if let Some(ci) = owner {
+                crate_of_spec.push(Some(krate));
+                self.fill_deps(krate, input, ci, &mut names_mut);
+            }
+        }
+        for (ci, krate) in crate_of_spec.iter().enumerate().take(input.crates.len()) {
+            if let Some(k) = krate {
+                self.fill_deps(*k, input, ci, &mut names_mut);
+            }
+        }
+    }
+
+    fn intern_lookup(&self, s: &str, _scratch: &mut Vec<Sym>) -> Sym {
+        // Every crate and dependency name was interned in `build`.
+        self.names.lookup(s).unwrap_or(Sym(u32::MAX))
+    }
+
+    fn fill_deps(&mut self, krate: u32, input: &WorkspaceInput, spec_idx: usize, scratch: &mut Vec<Sym>) {
+        let spec = &input.crates[spec_idx];
+        let mut deps = HashMap::new();
+        let lib_root = |model: &Model, name: &str| -> Option<ModId> {
+            input.crates.iter().find(|c| c.kind == CrateKind::Lib && c.name == name).and_then(|c| {
+                let file = model.paths.iter().position(|p| *p == c.root)? as u32;
+                model.mod_of.get(&(file, ModIdx(0))).copied()
+            })
+        };
+        // Non-library targets of a package see its library under the package's crate name.
+        if spec.kind != CrateKind::Lib {
+            if let Some(lib) =
+                input.crates.iter().find(|c| c.kind == CrateKind::Lib && c.package_dir == spec.package_dir)
+            {
+                if let Some(root) = lib_root(self, &lib.name) {
+                    deps.insert(self.intern_lookup(&lib.name, scratch), DepTarget::Workspace(root));
+                }
+            }
+        }
+        for d in spec.deps.iter().flatten() {
+            let code = self.intern_lookup(&d.name, scratch);
+            let target = match lib_root(self, &d.krate) {
+                Some(root) => DepTarget::Workspace(root),
+                None => DepTarget::External(self.intern_lookup(&d.krate, scratch)),
+            };
+            deps.insert(code, target);
+        }
+        self.crates[krate as usize].deps = deps;
+    }
+
+    /// Makes modules for every module of `file` and, recursively, for the files its `mod x;`
+    /// declarations name. A file already assigned is linked, never assigned twice, so `#[path]`
+    /// cycles end.
+    fn assign_file(
+        &mut self,
+        file: u32,
+        krate: u32,
+        path: Vec<Sym>,
+        parent: Option<ModId>,
+        is_crate_root: bool,
+        index: &HashMap<&str, u32>,
+    ) -> ModId {
+        let facts = self.file(file);
+        let mut ids = Vec::with_capacity(facts.modules.len());
+        for (local, m) in facts.modules.iter().enumerate() {
+            let (parent_id, mod_path) = match m.parent {
+                None => (parent, path.clone()),
+                Some(p) => {
+                    let pid: ModId = ids[p.idx()];
+                    let mut mp = self.modules[pid.0 as usize].path.clone();
+                    mp.push(m.name);
+                    (Some(pid), mp)
+                }
+            };
+            let id = ModId(self.modules.len() as u32);
+            self.modules.push(ModuleNode {
+                file,
+                local: ModIdx(local as u32),
+                krate,
+                parent: parent_id,
+                path: mod_path,
+                children: HashMap::new(),
+            });
+            self.mod_of.insert((file, ModIdx(local as u32)), id);
+            ids.push(id);
+        }
+        let file_path = self.paths[file as usize].clone();
+        let file_dir = parent_dir(&file_path).to_string();
+        let stem = file_path.rsplit('/').next().unwrap_or("").trim_end_matches(".rs").to_string();
+        let mod_rs = is_crate_root || stem == "mod";
+        // Where children of the file's root module live.
+        let root_child_dir = if mod_rs { file_dir.clone() } else { join_rel(&file_dir, &stem).unwrap_or_default() };
+        let mut child_dirs: Vec<String> = Vec::with_capacity(facts.modules.len());
+        for m in &facts.modules {
+            let dir = match m.parent {
+                None => root_child_dir.clone(),
+                Some(p) => {
+                    let base = &child_dirs[p.idx()];
+                    match &m.path_attr {
+                        Some(pa) => join_rel(base, pa).unwrap_or_default(),
+                        None => join_rel(base, self.names.str(m.name)).unwrap_or_default(),
+                    }
+                }
+            };
+            child_dirs.push(dir);
+        }
+        for (local, m) in facts.modules.iter().enumerate() {
+            for decl in &m.out_of_line {
+                let name = self.names.str(decl.name);
+                let candidates: Vec<Option<String>> = match &decl.path_attr {
+                    // `#[path]` outside inline modules is relative to the file's own folder.
+                    Some(pa) if m.parent.is_none() => vec![join_rel(&file_dir, pa)],
+                    Some(pa) => vec![join_rel(&child_dirs[local], pa)],
+                    None => vec![
+                        join_rel(&child_dirs[local], &format!("{name}.rs")),
+                        join_rel(&child_dirs[local], &format!("{name}/mod.rs")),
+                    ],
+                };
+                let Some(child_file) = candidates.into_iter().flatten().find_map(|c| index.get(c.as_str()).copied())
+                else {
+                    continue;
+                };
+                let this = ids[local];
+                let child = match self.mod_of.get(&(child_file, ModIdx(0))) {
+                    Some(&existing) => existing,
+                    None if self.files[child_file as usize].is_some() => {
+                        let mut child_path = self.modules[this.0 as usize].path.clone();
+                        child_path.push(decl.name);
+                        self.assign_file(child_file, krate, child_path, Some(this), false, index)
+                    }
+                    None => continue,
+                };
+                self.modules[this.0 as usize].children.insert(decl.name, child);
+            }
+        }
+        ids[0]
+    }
+
+    fn index_impls(&mut self) {
+        let mut index: HashMap<(u32, StructIdx), Vec<(u32, ImplIdx)>> = HashMap::new();
+        for file in 0..self.files.len() as u32 {
+            for (i, imp) in self.file(file).impls.iter().enumerate() {
+                if let RTy::Local(types::LocalTy::Struct(f, s), _) = self.resolve_ty(file, imp.scope, &imp.self_ty) {
+                    index.entry((f, s)).or_default().push((file, ImplIdx(i as u32)));
+                }
+            }
+        }
+        self.impls_by_struct = index;
+    }
+
+    // ----- display -----------------------------------------------------------------------------
+
+    /// `crate::db::Repo::load` for a method, `crate::net::retry` for a free fn.
+    pub fn fn_path(&self, f: FnRef) -> String {
+        let facts = self.file(f.file);
+        let func = &facts.fns[f.func.idx()];
+        let mut out = match self.mod_of.get(&(f.file, func.module)) {
+            Some(m) => self.names.join(&self.modules[m.0 as usize].path),
+            None => "crate".to_string(),
+        };
+        match func.owner {
+            Owner::Impl(i) => {
+                if let Ty::Path { path, .. } = &facts.impls[i.idx()].self_ty {
+                    if let Some(last) = path.segs.last() {
+                        out.push_str("::");
+                        out.push_str(self.names.str(*last));
+                    }
+                }
+            }
+            Owner::Trait(t) => {
+                out.push_str("::");
+                out.push_str(self.names.str(facts.traits[t.idx()].name));
+            }
+            Owner::Free => {}
+        }
+        out.push_str("::");
+        out.push_str(self.names.str(func.name));
+        out
+    }
+
+    /// `Repo::load` for a method, `retry` for a free fn: the short name used in messages.
+    pub fn fn_short_name(&self, f: FnRef) -> String {
+        let facts = self.file(f.file);
+        let func = &facts.fns[f.func.idx()];
+        let name = self.names.str(func.name);
+        match func.owner {
+            Owner::Impl(i) => match &facts.impls[i.idx()].self_ty {
+                Ty::Path { path, .. } if !path.segs.is_empty() => {
+                    format!("{}::{name}", self.names.str(path.segs[path.segs.len() - 1]))
+                }
+                _ => name.to_string(),
+            },
+            Owner::Trait(t) => format!("{}::{name}", self.names.str(facts.traits[t.idx()].name)),
+            Owner::Free => name.to_string(),
+        }
+    }
+}
+
+impl WellKnown {
+    fn new(names: &mut Names) -> WellKnown {
+        let mut p = |s: &str| -> SymPath { s.split("::").map(|x| names.intern(x)).collect() };
+        // The std prelude names that matter for typing values and for `drop(guard)`.
+        let prelude_list = [
+            "std::boxed::Box",
+            "std::vec::Vec",
+            "std::string::String",
+            "std::option::Option",
+            "std::option::Option::Some",
+            "std::option::Option::None",
+            "std::result::Result",
+            "std::result::Result::Ok",
+            "std::result::Result::Err",
+            "std::mem::drop",
+        ];
+        let mut prelude = HashMap::new();
+        for path in prelude_list {
+            let sp = p(path);
+            prelude.insert(sp[sp.len() - 1], sp);
+        }
+        let wrappers = [
+            "std::sync::Arc",
+            "std::rc::Rc",
+            "std::boxed::Box",
+            "std::option::Option",
+            "std::result::Result",
+            "std::io::Result",
+            "std::thread::Result",
+            "anyhow::Result",
+            "eyre::Result",
+            "color_eyre::Result",
+            "std::pin::Pin",
+            "std::mem::ManuallyDrop",
+            "std::sync::MutexGuard",
+            "std::sync::RwLockReadGuard",
+            "std::sync::RwLockWriteGuard",
+            "std::cell::Ref",
+            "std::cell::RefMut",
+            "parking_lot::MutexGuard",
+            "parking_lot::RwLockReadGuard",
+            "parking_lot::RwLockWriteGuard",
+            "tokio::sync::MutexGuard",
+            "tokio::sync::OwnedMutexGuard",
+            "tokio::sync::RwLockReadGuard",
+            "tokio::sync::RwLockWriteGuard",
+        ]
+        .iter()
+        .map(|s| p(s))
+        .collect();
+        let passthrough = [
+            "unwrap",
+            "expect",
+            "unwrap_or_default",
+            "unwrap_or",
+            "unwrap_or_else",
+            "unwrap_unchecked",
+            "clone",
+            "as_ref",
+            "as_mut",
+            "as_deref",
+            "as_deref_mut",
+            "deref",
+            "deref_mut",
+            "to_owned",
+            "by_ref",
+            "context",
+            "with_context",
+            "wrap_err",
+            "map_err",
+            "ok",
+            "ok_or",
+            "ok_or_else",
+            "into_inner_unchecked",
+        ]
+        .iter()
+        .map(|s| names.intern(s))
+        .collect();
+        WellKnown {
+            crate_: names.intern("crate"),
+            self_: names.intern("self"),
+            self_ty: names.intern("Self"),
+            super_: names.intern("super"),
+            std: names.intern("std"),
+            core: names.intern("core"),
+            alloc: names.intern("alloc"),
+            underscore: names.intern("_"),
+            prelude,
+            wrappers,
+            passthrough,
+        }
+    }
+}

@@ -1,0 +1,1068 @@
+//! Turns one syn tree into `FileFacts`. This is the only place that sees syn's expression types;
+//! it records every call with where its receiver and arguments come from, every binding, and every
+//! async block or closure, and resolves nothing.
+
+use proc_macro2::{Delimiter, Spacing, Span, TokenStream, TokenTree};
+use syn::spanned::Spanned;
+
+use super::facts::*;
+use crate::intern::{Interner, Sym};
+
+/// Attribute paths that run a fn inside an async runtime.
+const RUNTIME_ENTRY_ATTRS: &[&[&str]] = &[
+    &["tokio", "main"],
+    &["tokio", "test"],
+    &["actix_web", "main"],
+    &["actix_web", "test"],
+    &["actix_rt", "main"],
+    &["actix_rt", "test"],
+    &["async_std", "main"],
+    &["async_std", "test"],
+    &["sqlx", "test"],
+    &["rocket", "main"],
+    &["rocket", "async_test"],
+    &["ntex", "main"],
+    &["ntex", "test"],
+    &["monoio", "main"],
+    &["compio", "main"],
+    &["glommio", "main"],
+];
+
+/// Macros whose tokens are templates or foreign syntax, not code that runs where the macro stands.
+const OPAQUE_MACROS: &[&str] = &[
+    "macro_rules",
+    "quote",
+    "quote_spanned",
+    "parse_quote",
+    "parse_quote_spanned",
+    "html",
+    "rsx",
+    "view",
+    "sql",
+    "include_str",
+    "include_bytes",
+    "concat",
+    "stringify",
+    "env",
+    "option_env",
+    "compile_error",
+    "cfg",
+];
+
+pub struct Extractor<'i> {
+    interner: &'i Interner,
+    facts: FileFacts,
+    fn_stack: Vec<FnState>,
+}
+
+struct FnState {
+    facts: FnFacts,
+    ctx: Option<CtxId>,
+    scope: ScopeId,
+    locals: Vec<(Sym, BindingId)>,
+    levels: Vec<usize>,
+}
+
+impl<'i> Extractor<'i> {
+    pub fn new(interner: &'i Interner) -> Self {
+        Extractor { interner, facts: FileFacts::default(), fn_stack: Vec::new() }
+    }
+
+    pub fn extract_file(mut self, file: &syn::File) -> FileFacts {
+        let is_test = has_cfg_test(&file.attrs);
+        let root = self.new_module(self.sym("crate"), None, is_test, None);
+        let scope = self.facts.modules[root.idx()].scope;
+        self.items(&file.items, scope, root, is_test);
+        self.facts
+    }
+
+    fn sym(&self, s: &str) -> Sym {
+        self.interner.intern(s)
+    }
+
+    fn ident(&self, i: &syn::Ident) -> Sym {
+        // Raw identifiers (`r#type`) name the same item as the plain word.
+        let s = i.to_string();
+        match s.strip_prefix("r#") {
+            Some(rest) => self.sym(rest),
+            None => self.sym(&s),
+        }
+    }
+
+    fn new_module(&mut self, name: Sym, parent: Option<ModIdx>, is_test: bool, path_attr: Option<String>) -> ModIdx {
+        let idx = ModIdx(self.facts.modules.len() as u32);
+        let scope = self.new_scope(None, ScopeKind::Module(idx), Vec::new(), None);
+        self.facts.modules.push(ModuleFacts { name, parent, scope, out_of_line: Vec::new(), is_test, path_attr });
+        idx
+    }
+
+    fn new_scope(
+        &mut self,
+        parent: Option<ScopeId>,
+        kind: ScopeKind,
+        generics: Vec<Sym>,
+        self_impl: Option<ImplIdx>,
+    ) -> ScopeId {
+        let id = ScopeId(self.facts.scopes.len() as u32);
+        self.facts.scopes.push(Scope { parent, kind, items: Vec::new(), uses: Vec::new(), generics, self_impl });
+        id
+    }
+
+    fn add_item(&mut self, scope: ScopeId, name: Sym, kind: ItemKind, vis: &syn::Visibility) {
+        let is_pub = !matches!(vis, syn::Visibility::Inherited);
+        self.facts.scopes[scope.idx()].items.push(Item { name, kind, is_pub });
+    }
+
+    // ----- items -------------------------------------------------------------------------------
+
+    fn items(&mut self, items: &[syn::Item], scope: ScopeId, module: ModIdx, in_test: bool) {
+        for item in items {
+            self.item(item, scope, module, in_test);
+        }
+    }
+
+    fn item(&mut self, item: &syn::Item, scope: ScopeId, module: ModIdx, in_test: bool) {
+        match item {
+            syn::Item::Fn(f) => {
+                let is_test = in_test || has_cfg_test(&f.attrs) || is_test_fn(&f.attrs);
+                let idx = self.function(&f.sig, &f.attrs, Some(&f.block), scope, module, Owner::Free, None, is_test);
+                self.add_item(scope, self.ident(&f.sig.ident), ItemKind::Fn(idx), &f.vis);
+            }
+            syn::Item::Mod(m) => {
+                let name = self.ident(&m.ident);
+                let is_test = in_test || has_cfg_test(&m.attrs);
+                let path_attr = path_attr(&m.attrs);
+                match &m.content {
+                    Some((_, inner)) => {
+                        let child = self.new_module(name, Some(module), is_test, path_attr);
+                        self.add_item(scope, name, ItemKind::Mod(child), &m.vis);
+                        let child_scope = self.facts.modules[child.idx()].scope;
+                        self.items(inner, child_scope, child, is_test);
+                    }
+                    None => {
+                        let list = &mut self.facts.modules[module.idx()].out_of_line;
+                        let n = list.len() as u32;
+                        list.push(OutOfLineMod { name, path_attr, span: span_of(m.ident.span()) });
+                        self.add_item(scope, name, ItemKind::ModFile(n), &m.vis);
+                    }
+                }
+            }
+            syn::Item::Use(u) => {
+                let is_pub = !matches!(u.vis, syn::Visibility::Inherited);
+                let mut out = Vec::new();
+                self.use_tree(&mut Vec::new(), u.leading_colon.is_some(), &u.tree, is_pub, &mut out);
+                self.facts.scopes[scope.idx()].uses.extend(out);
+            }
+            syn::Item::ExternCrate(e) => {
+                let krate = self.ident(&e.ident);
+                let alias = e.rename.as_ref().map(|(_, i)| self.ident(i)).unwrap_or(krate);
+                if e.ident != "self" {
+                    self.facts.extern_crates.push((krate, alias));
+                    let is_pub = !matches!(e.vis, syn::Visibility::Inherited);
+                    let path = Path { global: true, segs: Box::new([krate]) };
+                    self.facts.scopes[scope.idx()].uses.push(UseEntry { path, alias: Some(alias), is_pub });
+                }
+            }
+            syn::Item::Struct(s) => {
+                let idx = StructIdx(self.facts.structs.len() as u32);
+                let generics = self.generic_names(&s.generics);
+                let fields = self.fields(&s.fields);
+                self.facts.structs.push(StructFacts {
+                    name: self.ident(&s.ident),
+                    scope,
+                    generics: generics.into(),
+                    fields,
+                });
+                self.add_item(scope, self.ident(&s.ident), ItemKind::Struct(idx), &s.vis);
+            }
+            syn::Item::Enum(e) => self.add_item(scope, self.ident(&e.ident), ItemKind::Enum, &e.vis),
+            syn::Item::Union(u) => self.add_item(scope, self.ident(&u.ident), ItemKind::Union, &u.vis),
+            syn::Item::Trait(t) => {
+                let idx = TraitIdx(self.facts.traits.len() as u32);
+                let name = self.ident(&t.ident);
+                self.facts.traits.push(TraitFacts { name, scope, methods: Vec::new() });
+                self.add_item(scope, name, ItemKind::Trait(idx), &t.vis);
+                let generics = self.generic_names(&t.generics);
+                let trait_scope = self.new_scope(Some(scope), ScopeKind::Block, generics, None);
+                let is_test = in_test || has_cfg_test(&t.attrs);
+                for ti in &t.items {
+                    if let syn::TraitItem::Fn(f) = ti {
+                        let body = f.default.as_ref();
+                        let fn_idx = body.map(|b| {
+                            self.function(
+                                &f.sig,
+                                &f.attrs,
+                                Some(b),
+                                trait_scope,
+                                module,
+                                Owner::Trait(idx),
+                                None,
+                                is_test,
+                            )
+                        });
+                        let name = self.ident(&f.sig.ident);
+                        self.facts.traits[idx.idx()].methods.push((name, fn_idx));
+                    }
+                }
+            }
+            syn::Item::Impl(i) => {
+                let idx = ImplIdx(self.facts.impls.len() as u32);
+                let generics = self.generic_names(&i.generics);
+                let self_ty = self.ty(&i.self_ty);
+                let trait_path = i.trait_.as_ref().map(|(_, p, _)| self.path(p));
+                self.facts.impls.push(ImplFacts {
+                    scope,
+                    self_ty,
+                    trait_path,
+                    generics: generics.clone().into(),
+                    methods: Vec::new(),
+                });
+                let impl_scope = self.new_scope(Some(scope), ScopeKind::Block, generics, Some(idx));
+                let is_test = in_test || has_cfg_test(&i.attrs);
+                for ii in &i.items {
+                    if let syn::ImplItem::Fn(f) = ii {
+                        let is_test = is_test || is_test_fn(&f.attrs);
+                        let fn_idx = self.function(
+                            &f.sig,
+                            &f.attrs,
+                            Some(&f.block),
+                            impl_scope,
+                            module,
+                            Owner::Impl(idx),
+                            Some(idx),
+                            is_test,
+                        );
+                        self.facts.impls[idx.idx()].methods.push(fn_idx);
+                    }
+                }
+            }
+            syn::Item::Static(s) => {
+                let idx = StaticIdx(self.facts.statics.len() as u32);
+                let ty = self.ty(&s.ty);
+                self.facts.statics.push(StaticFacts {
+                    name: self.ident(&s.ident),
+                    scope,
+                    ty,
+                    span: span_of(s.ident.span()),
+                });
+                self.add_item(scope, self.ident(&s.ident), ItemKind::Static(idx), &s.vis);
+            }
+            syn::Item::Const(c) => {
+                let idx = StaticIdx(self.facts.statics.len() as u32);
+                let ty = self.ty(&c.ty);
+                self.facts.statics.push(StaticFacts {
+                    name: self.ident(&c.ident),
+                    scope,
+                    ty,
+                    span: span_of(c.ident.span()),
+                });
+                self.add_item(scope, self.ident(&c.ident), ItemKind::Const(idx), &c.vis);
+            }
+            syn::Item::Type(t) => {
+                let idx = AliasIdx(self.facts.aliases.len() as u32);
+                let generics = self.generic_names(&t.generics).into();
+                let ty = self.ty(&t.ty);
+                self.facts.aliases.push(AliasFacts { scope, generics, ty });
+                self.add_item(scope, self.ident(&t.ident), ItemKind::TypeAlias(idx), &t.vis);
+            }
+            _ => {}
+        }
+    }
+
+    fn fields(&self, fields: &syn::Fields) -> Vec<(Sym, Ty)> {
+        fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let name = match &f.ident {
+                    Some(id) => self.ident(id),
+                    None => self.sym(&i.to_string()),
+                };
+                (name, self.ty(&f.ty))
+            })
+            .collect()
+    }
+
+    fn generic_names(&self, g: &syn::Generics) -> Vec<Sym> {
+        g.params
+            .iter()
+            .filter_map(|p| match p {
+                syn::GenericParam::Type(t) => Some(self.ident(&t.ident)),
+                syn::GenericParam::Const(c) => Some(self.ident(&c.ident)),
+                syn::GenericParam::Lifetime(_) => None,
+            })
+            .collect()
+    }
+
+    fn use_tree(
+        &self,
+        prefix: &mut Vec<Sym>,
+        global: bool,
+        tree: &syn::UseTree,
+        is_pub: bool,
+        out: &mut Vec<UseEntry>,
+    ) {
+        let entry =
+            |segs: Vec<Sym>, alias: Option<Sym>| UseEntry { path: Path { global, segs: segs.into() }, alias, is_pub };
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(self.ident(&p.ident));
+                self.use_tree(prefix, global, &p.tree, is_pub, out);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                if n.ident == "self" {
+                    if let Some(&last) = prefix.last() {
+                        out.push(entry(prefix.clone(), Some(last)));
+                    }
+                } else {
+                    let name = self.ident(&n.ident);
+                    let mut segs = prefix.clone();
+                    segs.push(name);
+                    out.push(entry(segs, Some(name)));
+                }
+            }
+            syn::UseTree::Rename(r) => {
+                let alias = self.ident(&r.rename);
+                if r.ident == "self" {
+                    out.push(entry(prefix.clone(), Some(alias)));
+                } else {
+                    let mut segs = prefix.clone();
+                    segs.push(self.ident(&r.ident));
+                    out.push(entry(segs, Some(alias)));
+                }
+            }
+            syn::UseTree::Glob(_) => out.push(entry(prefix.clone(), None)),
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    self.use_tree(prefix, global, t, is_pub, out);
+                }
+            }
+        }
+    }
+
+    // ----- functions ---------------------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    fn function(
+        &mut self,
+        sig: &syn::Signature,
+        attrs: &[syn::Attribute],
+        body: Option<&syn::Block>,
+        scope: ScopeId,
+        module: ModIdx,
+        owner: Owner,
+        self_impl: Option<ImplIdx>,
+        is_test: bool,
+    ) -> FnIdx {
+        let generics = self.generic_names(&sig.generics);
+        let outer_scope = if generics.is_empty() {
+            scope
+        } else {
+            self.new_scope(Some(scope), ScopeKind::Block, generics.clone(), self_impl)
+        };
+        let runtime_entry = attrs.iter().any(|a| {
+            let segs: Vec<String> = a.path().segments.iter().map(|s| s.ident.to_string()).collect();
+            RUNTIME_ENTRY_ATTRS.iter().any(|known| known.iter().copied().eq(segs.iter().map(String::as_str)))
+        });
+        let facts = FnFacts {
+            name: self.ident(&sig.ident),
+            module,
+            outer_scope,
+            owner,
+            is_async: sig.asyncness.is_some(),
+            runtime_entry,
+            is_test,
+            has_self: sig.receiver().is_some(),
+            generics: generics.into(),
+            params: Box::new([]),
+            ret: match &sig.output {
+                syn::ReturnType::Default => None,
+                syn::ReturnType::Type(_, t) => Some(self.ty(t)),
+            },
+            bindings: Vec::new(),
+            calls: Vec::new(),
+            ctxs: Vec::new(),
+            span: span_of(sig.ident.span()),
+        };
+        self.fn_stack.push(FnState { facts, ctx: None, scope: outer_scope, locals: Vec::new(), levels: Vec::new() });
+        let mut params = Vec::new();
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(pt) = input {
+                let ty = self.ty(&pt.ty);
+                let first = self.cur().facts.bindings.len();
+                self.bind_pat(&pt.pat, ValueSrc::Unknown, Some(ty));
+                let last = self.cur().facts.bindings.len();
+                params.extend((first..last).map(|b| BindingId(b as u32)));
+            }
+        }
+        self.cur().facts.params = params.into();
+        if let Some(block) = body {
+            self.block(block);
+        }
+        let state = self.fn_stack.pop().expect("pushed above");
+        let idx = FnIdx(self.facts.fns.len() as u32);
+        self.facts.fns.push(state.facts);
+        idx
+    }
+
+    fn cur(&mut self) -> &mut FnState {
+        self.fn_stack.last_mut().expect("inside a fn body")
+    }
+
+    fn push_level(&mut self) {
+        let st = self.cur();
+        st.levels.push(st.locals.len());
+    }
+
+    fn pop_level(&mut self) {
+        let st = self.cur();
+        if let Some(n) = st.levels.pop() {
+            st.locals.truncate(n);
+        }
+    }
+
+    fn local(&mut self, name: Sym) -> Option<BindingId> {
+        self.cur().locals.iter().rev().find(|(n, _)| *n == name).map(|(_, b)| *b)
+    }
+
+    fn new_binding(&mut self, name: Sym, ty: Option<Ty>, init: ValueSrc) -> BindingId {
+        let st = self.cur();
+        let id = BindingId(st.facts.bindings.len() as u32);
+        let scope = st.scope;
+        st.facts.bindings.push(Binding { name, ty, init, scope });
+        st.locals.push((name, id));
+        id
+    }
+
+    fn bind_pat(&mut self, pat: &syn::Pat, src: ValueSrc, ty: Option<Ty>) {
+        match pat {
+            syn::Pat::Ident(pi) => {
+                let name = self.ident(&pi.ident);
+                self.new_binding(name, ty, src.clone());
+                if let Some((_, sub)) = &pi.subpat {
+                    self.bind_pat(sub, src, None);
+                }
+            }
+            syn::Pat::Type(pt) => {
+                let ty = self.ty(&pt.ty);
+                self.bind_pat(&pt.pat, src, Some(ty));
+            }
+            syn::Pat::Tuple(t) => {
+                for (i, p) in t.elems.iter().enumerate() {
+                    let elem_ty = match &ty {
+                        Some(Ty::Tuple(elems)) => elems.get(i).cloned(),
+                        _ => None,
+                    };
+                    self.bind_pat(p, ValueSrc::TupleField(Box::new(src.clone()), i as u32), elem_ty);
+                }
+            }
+            syn::Pat::TupleStruct(ts) => {
+                // `Ok(x)` and `Some(x)` unwrap the value: the model treats `Result<T>` and `Option<T>`
+                // as `T`, the way `?` and `unwrap` do.
+                let last = ts.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+                let passes = (last == "Ok" || last == "Some") && ts.elems.len() == 1;
+                for p in &ts.elems {
+                    let s = if passes { src.clone() } else { ValueSrc::Unknown };
+                    self.bind_pat(p, s, None);
+                }
+            }
+            syn::Pat::Reference(r) => self.bind_pat(&r.pat, src, ty),
+            syn::Pat::Paren(p) => self.bind_pat(&p.pat, src, ty),
+            syn::Pat::Or(o) => {
+                for case in &o.cases {
+                    self.bind_pat(case, src.clone(), ty.clone());
+                }
+            }
+            syn::Pat::Struct(s) => {
+                for f in &s.fields {
+                    self.bind_pat(&f.pat, ValueSrc::Unknown, None);
+                }
+            }
+            syn::Pat::Slice(s) => {
+                for p in &s.elems {
+                    self.bind_pat(p, ValueSrc::Unknown, None);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ----- blocks and statements ---------------------------------------------------------------
+
+    fn block(&mut self, block: &syn::Block) -> ValueSrc {
+        let saved_scope = self.cur().scope;
+        let has_items = block.stmts.iter().any(|s| matches!(s, syn::Stmt::Item(_)));
+        if has_items {
+            let parent = self.cur().scope;
+            let self_impl = self.facts.scopes[parent.idx()].self_impl;
+            let scope = self.new_scope(Some(parent), ScopeKind::Block, Vec::new(), self_impl);
+            self.cur().scope = scope;
+            let module = self.cur().facts.module;
+            let in_test = self.cur().facts.is_test;
+            for stmt in &block.stmts {
+                if let syn::Stmt::Item(item) = stmt {
+                    self.item(item, scope, module, in_test);
+                }
+            }
+        }
+        self.push_level();
+        let mut value = ValueSrc::Unknown;
+        for stmt in &block.stmts {
+            value = ValueSrc::Unknown;
+            match stmt {
+                syn::Stmt::Local(l) => self.local_stmt(l),
+                syn::Stmt::Item(_) => {}
+                syn::Stmt::Expr(e, semi) => {
+                    let v = self.expr(e);
+                    if semi.is_none() {
+                        value = v;
+                    }
+                }
+                syn::Stmt::Macro(m) => self.mac(&m.mac),
+            }
+        }
+        self.pop_level();
+        self.cur().scope = saved_scope;
+        value
+    }
+
+    fn local_stmt(&mut self, l: &syn::Local) {
+        let (pat, ty) = match &l.pat {
+            syn::Pat::Type(pt) => (&*pt.pat, Some(self.ty(&pt.ty))),
+            p => (p, None),
+        };
+        let Some(init) = &l.init else {
+            self.bind_pat(pat, ValueSrc::Unknown, ty);
+            return;
+        };
+        // `let job = || ..;` remembers the binding, so that passing `job` to an offload API later
+        // moves the closure off the async context.
+        if let (syn::Pat::Ident(pi), syn::Expr::Closure(c)) = (pat, strip_parens(&init.expr)) {
+            let name = self.ident(&pi.ident);
+            let id = {
+                let st = self.cur();
+                let id = BindingId(st.facts.bindings.len() as u32);
+                let scope = st.scope;
+                st.facts.bindings.push(Binding { name, ty: ty.clone(), init: ValueSrc::Unknown, scope });
+                id
+            };
+            let ctx = self.closure(c, None, Some(id));
+            let st = self.cur();
+            st.facts.bindings[id.idx()].init = ValueSrc::Closure(ctx);
+            st.locals.push((name, id));
+            return;
+        }
+        let value = self.expr(&init.expr);
+        if let Some((_, diverge)) = &init.diverge {
+            self.expr(diverge);
+        }
+        self.bind_pat(pat, value, ty);
+    }
+
+    // ----- expressions -------------------------------------------------------------------------
+
+    fn expr(&mut self, e: &syn::Expr) -> ValueSrc {
+        match e {
+            syn::Expr::Array(a) => {
+                for x in &a.elems {
+                    self.expr(x);
+                }
+                ValueSrc::Unknown
+            }
+            syn::Expr::Assign(a) => {
+                self.expr(&a.left);
+                self.expr(&a.right);
+                ValueSrc::Unknown
+            }
+            syn::Expr::Async(a) => {
+                self.with_ctx(CtxKind::AsyncBlock, span_of(a.async_token.span), |this| {
+                    this.block(&a.block);
+                });
+                ValueSrc::Unknown
+            }
+            syn::Expr::Await(a) => self.expr(&a.base),
+            syn::Expr::Binary(b) => {
+                self.expr(&b.left);
+                self.expr(&b.right);
+                ValueSrc::Unknown
+            }
+            syn::Expr::Block(b) => self.block(&b.block),
+            syn::Expr::Break(b) => {
+                if let Some(x) = &b.expr {
+                    self.expr(x);
+                }
+                ValueSrc::Unknown
+            }
+            syn::Expr::Call(c) => self.call(c),
+            syn::Expr::Cast(c) => {
+                self.expr(&c.expr);
+                ValueSrc::Unknown
+            }
+            syn::Expr::Closure(c) => ValueSrc::Closure(self.closure(c, None, None)),
+            syn::Expr::Const(c) => {
+                self.block(&c.block);
+                ValueSrc::Unknown
+            }
+            syn::Expr::Field(f) => {
+                let base = self.expr(&f.base);
+                match &f.member {
+                    syn::Member::Named(id) => ValueSrc::Field(Box::new(base), self.ident(id)),
+                    syn::Member::Unnamed(i) => ValueSrc::TupleField(Box::new(base), i.index),
+                }
+            }
+            syn::Expr::ForLoop(f) => {
+                self.expr(&f.expr);
+                self.push_level();
+                self.bind_pat(&f.pat, ValueSrc::Unknown, None);
+                self.block(&f.body);
+                self.pop_level();
+                ValueSrc::Unknown
+            }
+            syn::Expr::Group(g) => self.expr(&g.expr),
+            syn::Expr::If(i) => {
+                self.push_level();
+                self.expr(&i.cond);
+                self.block(&i.then_branch);
+                self.pop_level();
+                if let Some((_, els)) = &i.else_branch {
+                    self.expr(els);
+                }
+                ValueSrc::Unknown
+            }
+            syn::Expr::Index(i) => {
+                self.expr(&i.expr);
+                self.expr(&i.index);
+                ValueSrc::Unknown
+            }
+            syn::Expr::Let(l) => {
+                let v = self.expr(&l.expr);
+                self.bind_pat(&l.pat, v, None);
+                ValueSrc::Unknown
+            }
+            syn::Expr::Lit(l) => match l.lit {
+                syn::Lit::Str(_) => ValueSrc::Str,
+                _ => ValueSrc::Unknown,
+            },
+            syn::Expr::Loop(l) => {
+                self.block(&l.body);
+                ValueSrc::Unknown
+            }
+            syn::Expr::Macro(m) => {
+                self.mac(&m.mac);
+                ValueSrc::Unknown
+            }
+            syn::Expr::Match(m) => {
+                let v = self.expr(&m.expr);
+                for arm in &m.arms {
+                    self.push_level();
+                    self.bind_pat(&arm.pat, v.clone(), None);
+                    if let Some((_, g)) = &arm.guard {
+                        self.expr(g);
+                    }
+                    self.expr(&arm.body);
+                    self.pop_level();
+                }
+                ValueSrc::Unknown
+            }
+            syn::Expr::MethodCall(m) => self.method_call(m),
+            syn::Expr::Paren(p) => self.expr(&p.expr),
+            syn::Expr::Path(p) => {
+                if p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1 {
+                    let seg = &p.path.segments[0];
+                    if seg.ident == "self" {
+                        return ValueSrc::SelfValue;
+                    }
+                    let name = self.ident(&seg.ident);
+                    if let Some(b) = self.local(name) {
+                        return ValueSrc::Local(b);
+                    }
+                }
+                if p.qself.is_some() {
+                    return ValueSrc::Unknown;
+                }
+                ValueSrc::Path(self.path(&p.path))
+            }
+            syn::Expr::Range(r) => {
+                if let Some(x) = &r.start {
+                    self.expr(x);
+                }
+                if let Some(x) = &r.end {
+                    self.expr(x);
+                }
+                ValueSrc::Unknown
+            }
+            syn::Expr::RawAddr(r) => self.expr(&r.expr),
+            syn::Expr::Reference(r) => self.expr(&r.expr),
+            syn::Expr::Repeat(r) => {
+                self.expr(&r.expr);
+                self.expr(&r.len);
+                ValueSrc::Unknown
+            }
+            syn::Expr::Return(r) => {
+                if let Some(x) = &r.expr {
+                    self.expr(x);
+                }
+                ValueSrc::Unknown
+            }
+            syn::Expr::Struct(s) => {
+                for f in &s.fields {
+                    self.expr(&f.expr);
+                }
+                if let Some(rest) = &s.rest {
+                    self.expr(rest);
+                }
+                if s.qself.is_some() {
+                    return ValueSrc::Unknown;
+                }
+                ValueSrc::Struct(self.path(&s.path))
+            }
+            syn::Expr::Try(t) => self.expr(&t.expr),
+            syn::Expr::TryBlock(t) => {
+                self.block(&t.block);
+                ValueSrc::Unknown
+            }
+            syn::Expr::Tuple(t) => {
+                for x in &t.elems {
+                    self.expr(x);
+                }
+                ValueSrc::Unknown
+            }
+            syn::Expr::Unary(u) => {
+                let v = self.expr(&u.expr);
+                match u.op {
+                    syn::UnOp::Deref(_) => v,
+                    _ => ValueSrc::Unknown,
+                }
+            }
+            syn::Expr::Unsafe(u) => self.block(&u.block),
+            syn::Expr::While(w) => {
+                self.push_level();
+                self.expr(&w.cond);
+                self.block(&w.body);
+                self.pop_level();
+                ValueSrc::Unknown
+            }
+            syn::Expr::Yield(y) => {
+                if let Some(x) = &y.expr {
+                    self.expr(x);
+                }
+                ValueSrc::Unknown
+            }
+            _ => ValueSrc::Unknown,
+        }
+    }
+
+    fn with_ctx(&mut self, kind: CtxKind, span: ByteSpan, f: impl FnOnce(&mut Self)) -> CtxId {
+        let st = self.cur();
+        let id = CtxId(st.facts.ctxs.len() as u32);
+        st.facts.ctxs.push(Ctx { parent: st.ctx, kind, span });
+        let saved = st.ctx;
+        st.ctx = Some(id);
+        f(self);
+        self.cur().ctx = saved;
+        id
+    }
+
+    fn closure(&mut self, c: &syn::ExprClosure, passed_to: Option<CallId>, bound_to: Option<BindingId>) -> CtxId {
+        let kind = CtxKind::Closure { is_async: c.asyncness.is_some(), passed_to, bound_to };
+        let span = span_of(c.or1_token.span);
+        self.with_ctx(kind, span, |this| {
+            this.push_level();
+            let ctx = this.cur().ctx.expect("set by with_ctx");
+            for (i, input) in c.inputs.iter().enumerate() {
+                this.bind_pat(input, ValueSrc::ClosureParam(ctx, i as u32), None);
+            }
+            this.expr(&c.body);
+            this.pop_level();
+        })
+    }
+
+    fn reserve_call(&mut self) -> CallId {
+        let st = self.cur();
+        let id = CallId(st.facts.calls.len() as u32);
+        let scope = st.scope;
+        st.facts.calls.push(CallSite {
+            callee: Callee::Other,
+            args: Box::new([]),
+            ctx: st.ctx,
+            scope,
+            span: ByteSpan::default(),
+        });
+        id
+    }
+
+    fn args(&mut self, id: CallId, args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>) -> Box<[ValueSrc]> {
+        args.iter()
+            .map(|a| match strip_parens(a) {
+                syn::Expr::Closure(c) => ValueSrc::Closure(self.closure(c, Some(id), None)),
+                // `spawn_blocking({ let x = ..; move || .. })`: the block's tail closure is the argument.
+                syn::Expr::Block(b) if b.block.stmts.iter().all(|s| !matches!(s, syn::Stmt::Item(_))) => {
+                    match b.block.stmts.split_last() {
+                        Some((syn::Stmt::Expr(syn::Expr::Closure(c), None), rest)) => {
+                            self.push_level();
+                            for stmt in rest {
+                                match stmt {
+                                    syn::Stmt::Local(l) => self.local_stmt(l),
+                                    syn::Stmt::Expr(e, _) => {
+                                        self.expr(e);
+                                    }
+                                    syn::Stmt::Macro(m) => self.mac(&m.mac),
+                                    syn::Stmt::Item(_) => {}
+                                }
+                            }
+                            let ctx = self.closure(c, Some(id), None);
+                            self.pop_level();
+                            ValueSrc::Closure(ctx)
+                        }
+                        _ => self.expr(a),
+                    }
+                }
+                other => self.expr(other),
+            })
+            .collect()
+    }
+
+    fn call(&mut self, c: &syn::ExprCall) -> ValueSrc {
+        let id = self.reserve_call();
+        let callee = match strip_parens(&c.func) {
+            syn::Expr::Path(p) => {
+                let is_local = p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1 && {
+                    let name = self.ident(&p.path.segments[0].ident);
+                    self.local(name).is_some()
+                };
+                if is_local {
+                    Callee::Other
+                } else {
+                    let qself = p.qself.as_ref().map(|q| self.ty(&q.ty));
+                    let mut path = self.path(&p.path);
+                    if let Some(q) = &p.qself {
+                        // `<T as Trait>::f`: keep `Trait::f`; `<T>::f`: keep `f` with `T` as qself.
+                        path.segs = path.segs[q.position.min(path.segs.len())..].to_vec().into();
+                    }
+                    Callee::Path { qself, path }
+                }
+            }
+            other => {
+                self.expr(other);
+                Callee::Other
+            }
+        };
+        let args = self.args(id, &c.args);
+        let span = ByteSpan {
+            start: expr_start(&c.func).byte_range().start as u32,
+            end: c.paren_token.span.close().byte_range().end as u32,
+        };
+        let call = &mut self.cur().facts.calls[id.idx()];
+        call.callee = callee;
+        call.args = args;
+        call.span = span;
+        ValueSrc::Call(id)
+    }
+
+    fn method_call(&mut self, m: &syn::ExprMethodCall) -> ValueSrc {
+        let id = self.reserve_call();
+        let receiver = self.expr(&m.receiver);
+        let args = self.args(id, &m.args);
+        let span = ByteSpan {
+            start: expr_start(&m.receiver).byte_range().start as u32,
+            end: m.paren_token.span.close().byte_range().end as u32,
+        };
+        let name = self.ident(&m.method);
+        let call = &mut self.cur().facts.calls[id.idx()];
+        call.callee = Callee::Method { receiver, name };
+        call.args = args;
+        call.span = span;
+        ValueSrc::Call(id)
+    }
+
+    /// Macro bodies are token streams; where their comma-, semicolon- or `=>`-separated pieces parse
+    /// as expressions (`format!`, `vec!`, `tokio::select!`, `join!`, `assert!` ...), they are walked
+    /// like any other code, so calls inside them are seen.
+    fn mac(&mut self, m: &syn::Macro) {
+        let Some(last) = m.path.segments.last() else { return };
+        let name = last.ident.to_string();
+        if OPAQUE_MACROS.contains(&name.as_str()) || self.fn_stack.is_empty() {
+            return;
+        }
+        for chunk in split_macro_tokens(m.tokens.clone()) {
+            if let Ok(e) = syn::parse2::<syn::Expr>(chunk) {
+                self.expr(&e);
+            }
+        }
+    }
+
+    // ----- paths and types ---------------------------------------------------------------------
+
+    fn path(&self, p: &syn::Path) -> Path {
+        Path { global: p.leading_colon.is_some(), segs: p.segments.iter().map(|s| self.ident(&s.ident)).collect() }
+    }
+
+    fn ty(&self, t: &syn::Type) -> Ty {
+        match t {
+            syn::Type::Path(tp) if tp.qself.is_none() => {
+                let args = match tp.path.segments.last().map(|s| &s.arguments) {
+                    Some(syn::PathArguments::AngleBracketed(ab)) => ab
+                        .args
+                        .iter()
+                        .filter_map(|a| match a {
+                            syn::GenericArgument::Type(t) => Some(self.ty(t)),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Box::new([]) as Box<[Ty]>,
+                };
+                Ty::Path { path: self.path(&tp.path), args }
+            }
+            syn::Type::Reference(r) => self.ty(&r.elem),
+            syn::Type::Paren(p) => self.ty(&p.elem),
+            syn::Type::Group(g) => self.ty(&g.elem),
+            syn::Type::Tuple(t) => Ty::Tuple(t.elems.iter().map(|e| self.ty(e)).collect()),
+            syn::Type::TraitObject(o) => first_trait(&o.bounds).map(|p| Ty::Trait(self.path(p))).unwrap_or(Ty::Unknown),
+            syn::Type::ImplTrait(i) => first_trait(&i.bounds).map(|p| Ty::Trait(self.path(p))).unwrap_or(Ty::Unknown),
+            _ => Ty::Unknown,
+        }
+    }
+}
+
+fn first_trait(bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>) -> Option<&syn::Path> {
+    bounds.iter().find_map(|b| match b {
+        syn::TypeParamBound::Trait(t) => Some(&t.path),
+        _ => None,
+    })
+}
+
+fn strip_parens(mut e: &syn::Expr) -> &syn::Expr {
+    loop {
+        match e {
+            syn::Expr::Paren(p) => e = &p.expr,
+            syn::Expr::Group(g) => e = &g.expr,
+            _ => return e,
+        }
+    }
+}
+
+/// The span of an expression's first token, found without re-tokenising the whole expression
+/// (which `Spanned::span` does, and which costs quadratic time on long method chains).
+fn expr_start(e: &syn::Expr) -> Span {
+    match e {
+        syn::Expr::Call(c) => expr_start(&c.func),
+        syn::Expr::MethodCall(m) => expr_start(&m.receiver),
+        syn::Expr::Field(f) => expr_start(&f.base),
+        syn::Expr::Await(a) => expr_start(&a.base),
+        syn::Expr::Try(t) => expr_start(&t.expr),
+        syn::Expr::Index(i) => expr_start(&i.expr),
+        syn::Expr::Binary(b) => expr_start(&b.left),
+        syn::Expr::Cast(c) => expr_start(&c.expr),
+        syn::Expr::Paren(p) => p.paren_token.span.open(),
+        syn::Expr::Group(g) => expr_start(&g.expr),
+        syn::Expr::Reference(r) => r.and_token.span,
+        syn::Expr::Path(p) => match (&p.qself, &p.path.leading_colon, p.path.segments.first()) {
+            (Some(q), _, _) => q.lt_token.span,
+            (None, Some(c), _) => c.spans[0],
+            (None, None, Some(seg)) => seg.ident.span(),
+            _ => e.span(),
+        },
+        syn::Expr::Lit(l) => l.lit.span(),
+        syn::Expr::Macro(m) => match m.mac.path.segments.first() {
+            Some(seg) => seg.ident.span(),
+            None => e.span(),
+        },
+        syn::Expr::Tuple(t) => t.paren_token.span.open(),
+        syn::Expr::Array(a) => a.bracket_token.span.open(),
+        syn::Expr::Block(b) => b.block.brace_token.span.open(),
+        syn::Expr::Struct(s) => match s.path.segments.first() {
+            Some(seg) => seg.ident.span(),
+            None => e.span(),
+        },
+        _ => e.span(),
+    }
+}
+
+fn span_of(s: Span) -> ByteSpan {
+    let r = s.byte_range();
+    ByteSpan { start: r.start as u32, end: r.end as u32 }
+}
+
+fn split_macro_tokens(tokens: TokenStream) -> Vec<TokenStream> {
+    let mut chunks = Vec::new();
+    let mut current: Vec<TokenTree> = Vec::new();
+    let mut after_arrow = false;
+    let mut iter = tokens.into_iter().peekable();
+    while let Some(tt) = iter.next() {
+        let is_sep = match &tt {
+            TokenTree::Punct(p) if p.as_char() == ',' || p.as_char() == ';' => true,
+            TokenTree::Punct(p) if p.as_char() == '=' && p.spacing() == Spacing::Joint => {
+                if matches!(iter.peek(), Some(TokenTree::Punct(n)) if n.as_char() == '>') {
+                    iter.next();
+                    true
+                } else {
+                    false
+                }
+            }
+            _ => false,
+        };
+        if is_sep {
+            if !current.is_empty() {
+                chunks.push(current.drain(..).collect());
+            }
+            after_arrow = matches!(&tt, TokenTree::Punct(p) if p.as_char() == '=');
+            continue;
+        }
+        // `pat = fut => { .. }` needs no comma after the block (`select!`, `match`-like macros).
+        let ends_arm = after_arrow
+            && current.is_empty()
+            && matches!(&tt, TokenTree::Group(g) if g.delimiter() == Delimiter::Brace);
+        current.push(tt);
+        if ends_arm {
+            chunks.push(current.drain(..).collect());
+        }
+        after_arrow = false;
+    }
+    if !current.is_empty() {
+        chunks.push(current.into_iter().collect());
+    }
+    // A macro whose whole body is one brace group (`m! {{ .. }}`) is walked as that block.
+    chunks
+        .into_iter()
+        .map(|c: TokenStream| {
+            let mut it = c.clone().into_iter();
+            match (it.next(), it.next()) {
+                (Some(TokenTree::Group(g)), None) if g.delimiter() == Delimiter::None => g.stream(),
+                _ => c,
+            }
+        })
+        .collect()
+}
+
+fn has_cfg_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("cfg")
+            && match &a.meta {
+                syn::Meta::List(l) => tokens_contain_ident(l.tokens.clone(), "test"),
+                _ => false,
+            }
+    })
+}
+
+fn tokens_contain_ident(tokens: TokenStream, word: &str) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        TokenTree::Ident(i) => i == word,
+        TokenTree::Group(g) => tokens_contain_ident(g.stream(), word),
+        _ => false,
+    })
+}
+
+fn is_test_fn(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().segments.last().is_some_and(|s| s.ident == "test"))
+}
+
+fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
+    attrs.iter().find_map(|a| match &a.meta {
+        syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+            _ => None,
+        },
+        _ => None,
+    })
+}

@@ -1,0 +1,298 @@
+//! The compact, syntax-free facts that parsing keeps for each file: modules, scopes, items, and for
+//! each function its bindings, call sites and execution contexts. Names are unresolved here; the
+//! model resolves them against the whole workspace. No syn type appears in this file.
+
+use crate::intern::Sym;
+
+/// A byte range in the file's text (after a leading BOM, if any, was removed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ByteSpan {
+    pub start: u32,
+    pub end: u32,
+}
+
+macro_rules! index_type {
+    ($($name:ident),*) => {$(
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        pub struct $name(pub u32);
+        impl $name {
+            pub fn idx(self) -> usize { self.0 as usize }
+        }
+    )*};
+}
+index_type!(ModIdx, ScopeId, FnIdx, StructIdx, ImplIdx, TraitIdx, StaticIdx, AliasIdx, CallId, CtxId, BindingId);
+
+/// A path as written: `a::b::c`, or `::a::b` when `global`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Path {
+    pub global: bool,
+    pub segs: Box<[Sym]>,
+}
+
+/// A type as written, with references and lifetimes stripped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// `a::B<C, D>`: the generic arguments of the last segment.
+    Path {
+        path: Path,
+        args: Box<[Ty]>,
+    },
+    Tuple(Box<[Ty]>),
+    /// `dyn Trait` or `impl Trait`: the first trait bound.
+    Trait(Path),
+    Unknown,
+}
+
+/// Where an expression's value comes from, as far as syntax tells.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValueSrc {
+    Unknown,
+    Local(BindingId),
+    SelfValue,
+    Field(Box<ValueSrc>, Sym),
+    TupleField(Box<ValueSrc>, u32),
+    /// The value returned by a recorded call site.
+    Call(CallId),
+    /// A path expression: a static, a const, a unit struct, a fn item.
+    Path(Path),
+    /// A struct literal `Path { .. }`.
+    Struct(Path),
+    Closure(CtxId),
+    /// A parameter of a closure, by position.
+    ClosureParam(CtxId, u32),
+    Str,
+}
+
+/// A `let` binding, a parameter, or a pattern binding.
+#[derive(Clone, Debug)]
+pub struct Binding {
+    pub name: Sym,
+    pub ty: Option<Ty>,
+    pub init: ValueSrc,
+    /// The scope the type annotation is resolved in.
+    pub scope: ScopeId,
+}
+
+#[derive(Clone, Debug)]
+pub enum Callee {
+    /// `a::b(..)`, or `<T as Tr>::f(..)` with `qself = Some(T)` and `path = Tr::f`.
+    Path {
+        qself: Option<Ty>,
+        path: Path,
+    },
+    Method {
+        receiver: ValueSrc,
+        name: Sym,
+    },
+    /// Calling a local variable (a closure) or an arbitrary expression.
+    Other,
+}
+
+#[derive(Clone, Debug)]
+pub struct CallSite {
+    pub callee: Callee,
+    pub args: Box<[ValueSrc]>,
+    pub ctx: Option<CtxId>,
+    pub scope: ScopeId,
+    pub span: ByteSpan,
+}
+
+/// A nested execution context inside a function body: an async block or a closure.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub parent: Option<CtxId>,
+    pub kind: CtxKind,
+    pub span: ByteSpan,
+}
+
+#[derive(Clone, Debug)]
+pub enum CtxKind {
+    AsyncBlock,
+    Closure {
+        is_async: bool,
+        /// The call this closure is an argument of, if any.
+        passed_to: Option<CallId>,
+        /// The binding this closure was stored in (`let job = || ..;`), if any.
+        bound_to: Option<BindingId>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    Free,
+    Impl(ImplIdx),
+    Trait(TraitIdx),
+}
+
+#[derive(Clone, Debug)]
+pub struct FnFacts {
+    pub name: Sym,
+    pub module: ModIdx,
+    /// The scope the body's names are resolved in (a block scope when the fn is nested in a body).
+    pub outer_scope: ScopeId,
+    pub owner: Owner,
+    pub is_async: bool,
+    /// Under `#[tokio::main]`, `#[tokio::test]` and the like: runs inside a runtime.
+    pub runtime_entry: bool,
+    pub is_test: bool,
+    pub has_self: bool,
+    pub generics: Box<[Sym]>,
+    pub params: Box<[BindingId]>,
+    pub ret: Option<Ty>,
+    pub bindings: Vec<Binding>,
+    pub calls: Vec<CallSite>,
+    pub ctxs: Vec<Ctx>,
+    /// The span of the fn's name.
+    pub span: ByteSpan,
+}
+
+#[derive(Clone, Debug)]
+pub struct UseEntry {
+    /// The full imported path; for a glob, the path of the module glob-imported.
+    pub path: Path,
+    /// The name it is imported as (`_` for `as _`); `None` for a glob.
+    pub alias: Option<Sym>,
+    pub is_pub: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    Fn(FnIdx),
+    Struct(StructIdx),
+    Enum,
+    Union,
+    Trait(TraitIdx),
+    /// An inline module or an out-of-line one, both as modules of this file.
+    Mod(ModIdx),
+    /// `mod x;`: the index into the module's `out_of_line` list.
+    ModFile(u32),
+    Static(StaticIdx),
+    Const(StaticIdx),
+    TypeAlias(AliasIdx),
+}
+
+#[derive(Clone, Debug)]
+pub struct Item {
+    pub name: Sym,
+    pub kind: ItemKind,
+    pub is_pub: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScopeKind {
+    Module(ModIdx),
+    Block,
+}
+
+/// A module or a block that declares names: its items and its `use`s.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    pub parent: Option<ScopeId>,
+    pub kind: ScopeKind,
+    pub items: Vec<Item>,
+    pub uses: Vec<UseEntry>,
+    /// Generic parameters in force (fn or impl generics), which shadow every other name.
+    pub generics: Vec<Sym>,
+    /// The impl whose `Self` this scope sees, if any.
+    pub self_impl: Option<ImplIdx>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutOfLineMod {
+    pub name: Sym,
+    /// The value of a `#[path = ".."]` attribute.
+    pub path_attr: Option<String>,
+    pub span: ByteSpan,
+}
+
+#[derive(Clone, Debug)]
+pub struct ModuleFacts {
+    pub name: Sym,
+    pub parent: Option<ModIdx>,
+    pub scope: ScopeId,
+    pub out_of_line: Vec<OutOfLineMod>,
+    /// Under `#[cfg(test)]` (itself or an ancestor).
+    pub is_test: bool,
+    /// For inline modules: the `#[path]` of the inline module, if any, which moves its children.
+    pub path_attr: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StructFacts {
+    pub name: Sym,
+    pub scope: ScopeId,
+    pub generics: Box<[Sym]>,
+    /// Named fields; tuple fields are named `0`, `1`, ...
+    pub fields: Vec<(Sym, Ty)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImplFacts {
+    pub scope: ScopeId,
+    pub self_ty: Ty,
+    pub trait_path: Option<Path>,
+    pub generics: Box<[Sym]>,
+    pub methods: Vec<FnIdx>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TraitFacts {
+    pub name: Sym,
+    pub scope: ScopeId,
+    /// Methods with a default body are in `fns`; every declared method is named here.
+    pub methods: Vec<(Sym, Option<FnIdx>)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StaticFacts {
+    pub name: Sym,
+    pub scope: ScopeId,
+    pub ty: Ty,
+    pub span: ByteSpan,
+}
+
+#[derive(Clone, Debug)]
+pub struct AliasFacts {
+    pub scope: ScopeId,
+    pub generics: Box<[Sym]>,
+    pub ty: Ty,
+}
+
+#[derive(Clone, Debug)]
+pub struct SyntaxError {
+    pub span: ByteSpan,
+    pub message: String,
+}
+
+/// Everything the analysis keeps of one parsed file.
+#[derive(Clone, Debug, Default)]
+pub struct FileFacts {
+    pub modules: Vec<ModuleFacts>,
+    pub scopes: Vec<Scope>,
+    pub fns: Vec<FnFacts>,
+    pub structs: Vec<StructFacts>,
+    pub impls: Vec<ImplFacts>,
+    pub traits: Vec<TraitFacts>,
+    pub statics: Vec<StaticFacts>,
+    pub aliases: Vec<AliasFacts>,
+    /// `extern crate a as b;` renames: (crate, alias).
+    pub extern_crates: Vec<(Sym, Sym)>,
+}
+
+impl FileFacts {
+    pub fn scope(&self, id: ScopeId) -> &Scope {
+        &self.scopes[id.idx()]
+    }
+
+    /// The module a scope belongs to.
+    pub fn module_of_scope(&self, mut id: ScopeId) -> ModIdx {
+        loop {
+            let scope = &self.scopes[id.idx()];
+            match (&scope.kind, scope.parent) {
+                (ScopeKind::Module(m), _) => return *m,
+                (ScopeKind::Block, Some(parent)) => id = parent,
+                (ScopeKind::Block, None) => return ModIdx(0),
+            }
+        }
+    }
+}

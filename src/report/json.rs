@@ -1,0 +1,56 @@
+//! `--format json`: the versioned schema review bots read (documented in docs/json-schema.md).
+//! Field names and meanings only change with `version`.
+
+use serde_json::{json, Value};
+
+use super::count_by_severity;
+use crate::Analysis;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub fn to_value(analysis: &Analysis) -> Value {
+    let [critical, high, medium] = count_by_severity(&analysis.findings);
+    let findings: Vec<Value> = analysis
+        .findings
+        .iter()
+        .map(|f| {
+            json!({
+                "rule": f.rule,
+                "severity": f.severity.as_str(),
+                "message": f.message,
+                "path": f.location.path,
+                "line": f.location.line,
+                "column": f.location.column,
+                "end_line": f.location.end_line,
+                "end_column": f.location.end_column,
+                "function": f.function,
+                "chain": f.chain.iter().map(|s| json!({"function": s.function, "path": s.path, "line": s.line, "column": s.column})).collect::<Vec<_>>(),
+                "help": f.help,
+                "fingerprint": f.fingerprint,
+            })
+        })
+        .collect();
+    let errors: Vec<Value> = analysis
+        .errors
+        .iter()
+        .map(|e| json!({"kind": e.kind.as_str(), "path": e.path, "line": e.line, "column": e.column, "message": e.message}))
+        .collect();
+    json!({
+        "version": SCHEMA_VERSION,
+        "tool": {"name": "asynclint", "version": env!("CARGO_PKG_VERSION")},
+        "summary": {
+            "files": analysis.files,
+            "findings": analysis.findings.len(),
+            "by_severity": {"critical": critical, "high": high, "medium": medium},
+            "errors": analysis.errors.len(),
+        },
+        "findings": findings,
+        "errors": errors,
+    })
+}
+
+pub fn render(analysis: &Analysis) -> String {
+    let mut s = serde_json::to_string_pretty(&to_value(analysis)).unwrap_or_else(|_| "{}".to_string());
+    s.push('\n');
+    s
+}

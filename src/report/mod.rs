@@ -1,0 +1,91 @@
+//! Reporters: one output format per file. Each turns an `Analysis` into text; none prints, reads
+//! files or sees syntax. Human formats escape whatever came from the code under review, so that a
+//! hostile file cannot drive the terminal.
+
+pub mod concise;
+pub mod full;
+pub mod json;
+
+use std::collections::HashMap;
+
+use crate::findings::{Finding, Severity};
+use crate::Analysis;
+
+/// What reporters may need beyond the analysis: the source text of files with findings, and
+/// whether to use color.
+pub struct ReportContext<'a> {
+    pub sources: &'a HashMap<String, String>,
+    pub color: bool,
+    pub width: usize,
+}
+
+/// Replaces control characters and bidirectional overrides with `?`, byte for byte, so the text
+/// is safe on a terminal and every byte offset into it still holds.
+pub fn sanitize_source(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_unsafe_char(c) {
+            for _ in 0..c.len_utf8() {
+                out.push('?');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Escapes control characters in short strings (paths, messages) for human-readable output.
+pub fn escape_for_terminal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if is_unsafe_char(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn is_unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+pub fn count_by_severity(findings: &[Finding]) -> [usize; 3] {
+    let mut counts = [0; 3];
+    for f in findings {
+        counts[f.severity as usize] += 1;
+    }
+    counts
+}
+
+/// `Found 3 findings (2 critical, 1 high) in 12 files.`
+pub fn summary_line(analysis: &Analysis) -> String {
+    let [c, h, m] = count_by_severity(&analysis.findings);
+    let n = analysis.findings.len();
+    let files = analysis.files;
+    let plural = |n: usize, one: &str, many: &str| if n == 1 { one.to_string() } else { many.to_string() };
+    let mut s = if n == 0 {
+        format!("No findings in {files} {}.", plural(files, "file", "files"))
+    } else {
+        let parts: Vec<String> = [(c, Severity::Critical), (h, Severity::High), (m, Severity::Medium)]
+            .iter()
+            .filter(|(k, _)| *k > 0)
+            .map(|(k, s)| format!("{k} {}", s.as_str()))
+            .collect();
+        format!(
+            "Found {n} {} ({}) in {files} {}.",
+            plural(n, "finding", "findings"),
+            parts.join(", "),
+            plural(files, "file", "files")
+        )
+    };
+    if !analysis.errors.is_empty() {
+        let e = analysis.errors.len();
+        s.push_str(&format!(" {e} {} could not be analysed.", plural(e, "file", "files")));
+    }
+    s
+}

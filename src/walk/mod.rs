@@ -1,0 +1,196 @@
+//! The walk: finds the `.rs` files and Cargo manifests under the paths the user named, the way
+//! ripgrep does (`.gitignore` respected, hidden folders and `target/` skipped, symlinks followed
+//! only inside the root, loops detected), and reads the manifests into crate specs. Together with
+//! `FsLoader`, this is the only disk access outside `main`.
+
+pub mod cargo;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::findings::{ErrorKind, FileError};
+use crate::workspace::{CrateSpec, WorkspaceInput};
+use crate::SourceLoader;
+
+pub struct WalkOptions {
+    /// Do not read `.gitignore` and other ignore files.
+    pub no_ignore: bool,
+}
+
+pub struct Walked {
+    /// The folder paths are shown relative to.
+    pub base: PathBuf,
+    pub input: WorkspaceInput,
+    pub errors: Vec<FileError>,
+}
+
+#[derive(Debug)]
+pub struct WalkError(pub String);
+
+/// Reads files from disk, relative to the walk's base.
+pub struct FsLoader {
+    pub base: PathBuf,
+}
+
+impl SourceLoader for FsLoader {
+    fn load(&self, path: &str) -> Result<Vec<u8>, String> {
+        std::fs::read(self.base.join(path)).map_err(|e| e.to_string())
+    }
+}
+
+pub fn walk(paths: &[PathBuf], options: &WalkOptions) -> Result<Walked, WalkError> {
+    let cwd = std::env::current_dir().map_err(|e| WalkError(format!("cannot read the current directory: {e}")))?;
+    for p in paths {
+        if std::fs::symlink_metadata(p).is_err() {
+            return Err(WalkError(format!("path does not exist: {}", p.display())));
+        }
+    }
+    let base = match paths {
+        [one] if one.is_dir() => one.clone(),
+        _ => cwd.clone(),
+    };
+    let base_canon = base.canonicalize().unwrap_or_else(|_| base.clone());
+    let mut files: BTreeSet<String> = BTreeSet::new();
+    let mut manifests: Vec<(String, PathBuf)> = Vec::new();
+    let mut errors = Vec::new();
+    for root in paths {
+        let root_canon = root.canonicalize().unwrap_or_else(|_| root.clone());
+        if root.is_file() {
+            // A file named on the command line is analysed even when ignore files would skip it.
+            files.insert(rel_display(&base_canon, &root_canon, root));
+            continue;
+        }
+        if let Some((dir, manifest)) = enclosing_manifest(&root_canon) {
+            if dir != root_canon {
+                manifests.push((rel_display(&base_canon, &dir, &dir), manifest));
+            }
+        }
+        let mut builder = ignore::WalkBuilder::new(root);
+        builder
+            .hidden(true)
+            .follow_links(true)
+            .git_ignore(!options.no_ignore)
+            .git_global(!options.no_ignore)
+            .git_exclude(!options.no_ignore)
+            .ignore(!options.no_ignore)
+            .parents(!options.no_ignore)
+            .require_git(false)
+            .sort_by_file_name(|a, b| a.cmp(b))
+            .filter_entry(|entry| {
+                // `target/` beside a manifest is cargo's build folder; a module folder named
+                // `target` elsewhere is code.
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                !(is_dir
+                    && entry.file_name() == "target"
+                    && entry.path().parent().is_some_and(|p| p.join("Cargo.toml").is_file()))
+            });
+        for entry in builder.build() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    errors.push(walk_error(&base_canon, &e));
+                    continue;
+                }
+            };
+            let Some(ft) = entry.file_type() else { continue };
+            if !ft.is_file() {
+                continue;
+            }
+            let path = entry.path();
+            if entry.path_is_symlink() {
+                // Follow links only while they stay inside the root.
+                match path.canonicalize() {
+                    Ok(target) if target.starts_with(&root_canon) => {}
+                    _ => continue,
+                }
+            }
+            let rel = rel_display(&base_canon, &canon_parent(path), path);
+            if path.extension().is_some_and(|e| e == "rs") {
+                files.insert(rel);
+            } else if entry.file_name() == "Cargo.toml" {
+                let dir = crate::workspace::parent_dir(&rel).to_string();
+                manifests.push((dir, path.to_path_buf()));
+            }
+        }
+    }
+    let mut parsed = Vec::new();
+    manifests.sort();
+    manifests.dedup();
+    for (dir, path) in manifests {
+        let shown = if dir.is_empty() { "Cargo.toml".to_string() } else { format!("{dir}/Cargo.toml") };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match cargo::Manifest::parse(dir, &text) {
+                Ok(m) => parsed.push(m),
+                Err(e) => errors.push(FileError {
+                    kind: ErrorKind::IoError,
+                    path: shown,
+                    line: None,
+                    column: None,
+                    message: format!("cannot read manifest: {e}"),
+                }),
+            },
+            Err(e) => errors.push(FileError {
+                kind: ErrorKind::IoError,
+                path: shown,
+                line: None,
+                column: None,
+                message: e.to_string(),
+            }),
+        }
+    }
+    let crates: Vec<CrateSpec> = cargo::crates_of(&parsed, &files);
+    Ok(Walked { base, input: WorkspaceInput { crates, files: files.into_iter().collect() }, errors })
+}
+
+/// The nearest folder at or above `dir` with a Cargo.toml that is a package.
+fn enclosing_manifest(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let start = if dir.is_file() { dir.parent()? } else { dir };
+    for d in start.ancestors() {
+        let m = d.join("Cargo.toml");
+        if m.is_file() {
+            let text = std::fs::read_to_string(&m).ok()?;
+            if text.contains("[package]") {
+                return Some((d.to_path_buf(), m));
+            }
+            return None;
+        }
+    }
+    None
+}
+
+fn canon_parent(path: &Path) -> PathBuf {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => {
+            parent.canonicalize().map(|p| p.join(name)).unwrap_or_else(|_| path.to_path_buf())
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+/// A path relative to the base, with `/`; paths outside the base are shown as given.
+fn rel_display(base: &Path, canon: &Path, given: &Path) -> String {
+    let shown = match canon.strip_prefix(base) {
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => given.to_path_buf(),
+    };
+    let parts: Vec<String> = shown.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    parts.join("/")
+}
+
+fn walk_error(base: &Path, e: &ignore::Error) -> FileError {
+    let (path, message) = describe_walk_error(e);
+    let path = path.map(|p| rel_display(base, &p, &p)).unwrap_or_default();
+    FileError { kind: ErrorKind::IoError, path, line: None, column: None, message }
+}
+
+fn describe_walk_error(e: &ignore::Error) -> (Option<PathBuf>, String) {
+    match e {
+        ignore::Error::WithPath { path, err } => (Some(path.clone()), describe_walk_error(err).1),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => describe_walk_error(err),
+        ignore::Error::Loop { child, ancestor } => {
+            (Some(child.clone()), format!("symlink loop: points back to {}; not followed", ancestor.display()))
+        }
+        ignore::Error::Io(io) => (None, io.to_string()),
+        other => (None, other.to_string()),
+    }
+}
