@@ -12,6 +12,7 @@ use crate::intern::{Names, Sym};
 pub const BLOCKING_APIS_TOML: &str = include_str!("../rules/blocking-apis.toml");
 pub const API_TYPES_TOML: &str = include_str!("../rules/api-types.toml");
 pub const OFFLOAD_APIS_TOML: &str = include_str!("../rules/offload-apis.toml");
+pub const BLOCK_ON_APIS_TOML: &str = include_str!("../rules/block-on-apis.toml");
 
 /// A path of interned segments, canonical (`core::` and `alloc::` read as `std::`).
 pub type SymPath = Box<[Sym]>;
@@ -129,13 +130,22 @@ pub enum FnReturn {
     Tuple(Vec<SymPath>),
 }
 
+/// A set of APIs a rule looks for, indexed every way a call can name them.
+#[derive(Debug, Default)]
+pub struct ApiSet {
+    pub apis: Vec<BlockingApi>,
+    pub paths: HashMap<SymPath, usize>,
+    pub methods: HashMap<(SymPath, Sym), usize>,
+    pub trait_methods: HashMap<Sym, Vec<(SymPath, usize)>>,
+    pub arg_methods: HashMap<Sym, Vec<(HashSet<SymPath>, usize)>>,
+}
+
 #[derive(Debug, Default)]
 pub struct Catalogue {
-    pub apis: Vec<BlockingApi>,
-    pub blocking_paths: HashMap<SymPath, usize>,
-    pub blocking_methods: HashMap<(SymPath, Sym), usize>,
-    pub blocking_trait_methods: HashMap<Sym, Vec<(SymPath, usize)>>,
-    pub blocking_arg_methods: HashMap<Sym, Vec<(HashSet<SymPath>, usize)>>,
+    /// APIs that block the thread (`blocking-call-in-async`).
+    pub blocking: ApiSet,
+    /// APIs that block on a future or need to own the thread (`block-on-in-async`).
+    pub block_on: ApiSet,
     pub types: HashMap<SymPath, TypeInfo>,
     pub fn_returns: HashMap<SymPath, FnReturn>,
     pub closure_params: HashMap<SymPath, Vec<SymPath>>,
@@ -163,9 +173,13 @@ impl Catalogue {
         let blocking: BlockingFile = parse("rules/blocking-apis.toml", BLOCKING_APIS_TOML)?;
         let types: TypesFile = parse("rules/api-types.toml", API_TYPES_TOML)?;
         let offload: OffloadFile = parse("rules/offload-apis.toml", OFFLOAD_APIS_TOML)?;
+        let block_on: BlockingFile = parse("rules/block-on-apis.toml", BLOCK_ON_APIS_TOML)?;
         let mut cat = Catalogue::default();
         for entry in blocking.api.iter().chain(extra_apis) {
-            cat.add_api(names, entry);
+            cat.blocking.add(names, entry);
+        }
+        for entry in &block_on.api {
+            cat.block_on.add(names, entry);
         }
         for t in &types.types {
             let canonical = sym_path(names, &t.path);
@@ -212,7 +226,14 @@ impl Catalogue {
         Ok(cat)
     }
 
-    fn add_api(&mut self, names: &mut Names, entry: &ApiEntry) {
+    /// The type facts for a type path, following aliases.
+    pub fn type_info(&self, path: &[Sym]) -> Option<&TypeInfo> {
+        self.types.get(path)
+    }
+}
+
+impl ApiSet {
+    fn add(&mut self, names: &mut Names, entry: &ApiEntry) {
         let push = |apis: &mut Vec<BlockingApi>, display: String, name: &str| {
             apis.push(BlockingApi {
                 display,
@@ -226,20 +247,20 @@ impl Catalogue {
         for p in &entry.paths {
             let name = p.rsplit("::").next().unwrap_or(p);
             let idx = push(&mut self.apis, p.clone(), name);
-            self.blocking_paths.insert(sym_path(names, p), idx);
+            self.paths.insert(sym_path(names, p), idx);
         }
         if let Some(t) = &entry.type_ {
             let tp = sym_path(names, t);
             for m in &entry.methods {
                 let idx = push(&mut self.apis, format!("{t}::{m}"), m);
-                self.blocking_methods.insert((tp.clone(), names.intern(m)), idx);
+                self.methods.insert((tp.clone(), names.intern(m)), idx);
             }
         }
         if let Some(tr) = &entry.trait_ {
             let tp = sym_path(names, tr);
             for m in &entry.methods {
                 let idx = push(&mut self.apis, format!("{tr}::{m}"), m);
-                self.blocking_trait_methods.entry(names.intern(m)).or_default().push((tp.clone(), idx));
+                self.trait_methods.entry(names.intern(m)).or_default().push((tp.clone(), idx));
             }
         }
         if !entry.arg_types.is_empty() {
@@ -247,14 +268,9 @@ impl Catalogue {
             let via = entry.via.clone().unwrap_or_else(|| entry.arg_types[0].clone());
             for m in &entry.methods {
                 let idx = push(&mut self.apis, format!("{via}::{m}"), m);
-                self.blocking_arg_methods.entry(names.intern(m)).or_default().push((types.clone(), idx));
+                self.arg_methods.entry(names.intern(m)).or_default().push((types.clone(), idx));
             }
         }
-    }
-
-    /// The type facts for a type path, following aliases.
-    pub fn type_info(&self, path: &[Sym]) -> Option<&TypeInfo> {
-        self.types.get(path)
     }
 }
 

@@ -55,7 +55,7 @@ struct CheckArgs {
     /// Fail only on findings of this severity or worse [default: any finding fails].
     #[arg(long, value_enum)]
     fail_on: Option<FailOn>,
-    /// Exit with 0 even when there are findings (errors still exit with 2).
+    /// Exit with 0 even when there are findings or unreadable files (usage and internal errors still exit with 2).
     #[arg(long)]
     exit_zero: bool,
     /// Also fail (exit 1) when a file cannot be read or parsed.

@@ -3,17 +3,21 @@
 use super::resolve::Target;
 use super::types::RTy;
 use super::{FnRef, Model};
-use crate::catalogue::SymPath;
+use crate::catalogue::{ApiSet, SymPath};
 use crate::intern::Sym;
 use crate::parse::facts::*;
 
 impl Model<'_> {
-    /// The catalogue entry of the blocking API that `call` (in function `f`) calls, if any.
-    pub fn blocking_api(&self, f: FnRef, call: &CallSite) -> Option<usize> {
-        let target = self.call_target(f, call);
-        let direct = match &target {
-            Target::ExtFn(p) => self.blocking_fn(p),
-            Target::ExtMethod(t, m) => self.blocking_method(t, *m),
+    /// The entry of `set` that `call` (in function `f`) calls, if any.
+    pub fn api_called(&self, set: &ApiSet, f: FnRef, call: &CallSite) -> Option<usize> {
+        self.api_called_with(set, f, call, &self.call_target(f, call))
+    }
+
+    /// Like `api_called`, with the call's target already resolved.
+    pub fn api_called_with(&self, set: &ApiSet, f: FnRef, call: &CallSite, target: &Target) -> Option<usize> {
+        let direct = match target {
+            Target::ExtFn(p) => self.api_fn(set, p),
+            Target::ExtMethod(t, m) => self.api_method(set, t, *m),
             Target::Workspace(_) => return None,
             Target::Unknown => None,
         };
@@ -22,7 +26,7 @@ impl Model<'_> {
         }
         let Callee::Method { name, .. } = &call.callee else { return None };
         // Trait methods callable on any receiver, once the trait is in scope.
-        if let Some(entries) = self.cat.blocking_trait_methods.get(name) {
+        if let Some(entries) = set.trait_methods.get(name) {
             for (trait_path, idx) in entries {
                 if self.trait_in_scope(f.file, call.scope, trait_path) {
                     return Some(*idx);
@@ -30,7 +34,7 @@ impl Model<'_> {
             }
         }
         // Methods that block because of the connection they are given (diesel's `load(&mut conn)`).
-        if let Some(entries) = self.cat.blocking_arg_methods.get(name) {
+        if let Some(entries) = set.arg_methods.get(name) {
             for arg in call.args.iter() {
                 if let RTy::Ext(p, _) = self.value_ty(f, arg) {
                     let canonical = self.canonical_type(&p);
@@ -45,8 +49,8 @@ impl Model<'_> {
         None
     }
 
-    fn blocking_fn(&self, p: &SymPath) -> Option<usize> {
-        if let Some(&idx) = self.cat.blocking_paths.get(p) {
+    fn api_fn(&self, set: &ApiSet, p: &SymPath) -> Option<usize> {
+        if let Some(&idx) = set.paths.get(p) {
             return Some(idx);
         }
         // `Alias::method` where the catalogue knows the type under another path.
@@ -54,13 +58,13 @@ impl Model<'_> {
         let info = self.cat.type_info(ty)?;
         let mut v = info.canonical.to_vec();
         v.push(*name);
-        self.cat.blocking_paths.get(&SymPath::from(v)).copied()
+        set.paths.get(&SymPath::from(v)).copied()
     }
 
-    fn blocking_method(&self, ty: &SymPath, name: Sym) -> Option<usize> {
+    fn api_method(&self, set: &ApiSet, ty: &SymPath, name: Sym) -> Option<usize> {
         let mut ty = self.canonical_type(ty);
         for _ in 0..4 {
-            if let Some(&idx) = self.cat.blocking_methods.get(&(ty.clone(), name)) {
+            if let Some(&idx) = set.methods.get(&(ty.clone(), name)) {
                 return Some(idx);
             }
             // `PathBuf` derefs to `Path`.

@@ -30,6 +30,15 @@ impl Model<'_> {
             let node = &func.ctxs[c.idx()];
             match &node.kind {
                 CtxKind::AsyncBlock => return Exec::Async(AsyncKind::AsyncBlock, Some(c)),
+                // `match Handle::try_current() { Err(_) => .. }`: runs only where no runtime is.
+                CtxKind::ErrBranchOf(call) => {
+                    let site = &func.calls[call.idx()];
+                    if let Target::ExtFn(p) = self.call_target(f, site) {
+                        if self.names.join(&p) == "tokio::runtime::Handle::try_current" {
+                            return Exec::Sync;
+                        }
+                    }
+                }
                 CtxKind::Closure { is_async: true, .. } => return Exec::Async(AsyncKind::AsyncClosure, Some(c)),
                 CtxKind::Closure { passed_to, bound_to, .. } => {
                     if passed_to.is_some_and(|call| self.is_offload_call(f, call)) {

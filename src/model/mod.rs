@@ -79,6 +79,8 @@ pub struct Model<'a> {
     pub wk: WellKnown,
     /// Impl blocks by the local struct they are for.
     pub impls_by_struct: HashMap<(u32, StructIdx), Vec<(u32, ImplIdx)>>,
+    /// Impl blocks by the workspace trait they implement.
+    pub impls_by_trait: HashMap<(u32, TraitIdx), Vec<(u32, ImplIdx)>>,
 }
 
 impl<'a> Model<'a> {
@@ -114,6 +116,7 @@ impl<'a> Model<'a> {
             mod_of: HashMap::new(),
             wk,
             impls_by_struct: HashMap::new(),
+            impls_by_trait: HashMap::new(),
         };
         model.build_module_tree(input);
         model.index_impls();
@@ -318,15 +321,23 @@ impl<'a> Model<'a> {
     }
 
     fn index_impls(&mut self) {
-        let mut index: HashMap<(u32, StructIdx), Vec<(u32, ImplIdx)>> = HashMap::new();
+        let mut by_struct: HashMap<(u32, StructIdx), Vec<(u32, ImplIdx)>> = HashMap::new();
+        let mut by_trait: HashMap<(u32, TraitIdx), Vec<(u32, ImplIdx)>> = HashMap::new();
         for file in 0..self.files.len() as u32 {
             for (i, imp) in self.file(file).impls.iter().enumerate() {
+                let id = (file, ImplIdx(i as u32));
                 if let RTy::Local(types::LocalTy::Struct(f, s), _) = self.resolve_ty(file, imp.scope, &imp.self_ty) {
-                    index.entry((f, s)).or_default().push((file, ImplIdx(i as u32)));
+                    by_struct.entry((f, s)).or_default().push(id);
+                }
+                if let Some(tp) = &imp.trait_path {
+                    if let Some(Res::Trait(tf, t)) = self.resolve_path(file, imp.scope, tp, resolve::Ns::Type) {
+                        by_trait.entry((tf, t)).or_default().push(id);
+                    }
                 }
             }
         }
-        self.impls_by_struct = index;
+        self.impls_by_struct = by_struct;
+        self.impls_by_trait = by_trait;
     }
 
     // ----- display -----------------------------------------------------------------------------

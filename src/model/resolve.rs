@@ -303,8 +303,58 @@ impl Model<'_> {
                 Some(f) => Target::Workspace(f),
                 None => Target::Unknown,
             },
+            RTy::Dyn(Res::Trait(file, t)) => match self.dispatch(*file, *t, name) {
+                Some(f) => Target::Workspace(f),
+                None => Target::Unknown,
+            },
             _ => Target::Unknown,
         }
+    }
+
+    /// A method called through a workspace trait (`dyn Repo`, `impl Repo`, `T: Repo`, `Self` in a
+    /// default method): resolved only when the trait has exactly one implementation in the
+    /// workspace; with more, the callee is unknown and no claim is made.
+    pub fn dispatch(&self, file: u32, t: TraitIdx, name: Sym) -> Option<FnRef> {
+        let impls = self.impls_by_trait.get(&(file, t)).map(Vec::as_slice).unwrap_or(&[]);
+        let default = || {
+            self.file(file).traits[t.idx()]
+                .methods
+                .iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, f)| *f)
+                .map(|func| FnRef { file, func })
+        };
+        match impls {
+            [] => None,
+            [(ifile, imp)] => {
+                let facts = self.file(*ifile);
+                facts.impls[imp.idx()]
+                    .methods
+                    .iter()
+                    .find(|m| facts.fns[m.idx()].name == name)
+                    .map(|&func| FnRef { file: *ifile, func })
+                    .or_else(default)
+            }
+            _ => None,
+        }
+    }
+
+    /// The first trait bound of generic parameter `name` as seen from `scope`, if any.
+    pub fn generic_bound(&self, file: u32, scope: ScopeId, name: Sym) -> Option<Res> {
+        let facts = self.file(file);
+        let mut cur = Some(scope);
+        while let Some(s) = cur {
+            let sc = facts.scope(s);
+            if sc.generics.contains(&name) {
+                let (_, bound) = sc.generic_bounds.iter().find(|(n, _)| *n == name)?;
+                return self.resolve_path(file, s, bound, Ns::Type);
+            }
+            if matches!(sc.kind, ScopeKind::Module(_)) {
+                return None;
+            }
+            cur = sc.parent;
+        }
+        None
     }
 
     /// A method of a local struct, from its inherent impls first, then its trait impls.

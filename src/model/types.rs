@@ -123,7 +123,9 @@ impl Model<'_> {
                     let imp = &self.file(f.file).impls[i.idx()];
                     self.resolve_ty(f.file, imp.scope, &imp.self_ty)
                 }
-                _ => RTy::Unknown,
+                // `self` in a trait's default method: whatever implements the trait.
+                Owner::Trait(t) => RTy::Dyn(Res::Trait(f.file, t)),
+                Owner::Free => RTy::Unknown,
             },
             ValueSrc::Field(base, name) => {
                 let base_ty = self.value_ty_in(f, base, depth + 1);

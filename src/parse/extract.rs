@@ -53,6 +53,18 @@ pub struct Extractor<'i> {
     interner: &'i Interner,
     facts: FileFacts,
     fn_stack: Vec<FnState>,
+    kw: Keywords,
+}
+
+/// Names the extractor compares against, interned once per file.
+struct Keywords {
+    guard_methods: Vec<Sym>,
+    unwrap: Sym,
+    expect: Sym,
+    drop: Sym,
+    try_current: Sym,
+    is_err: Sym,
+    is_ok: Sym,
 }
 
 struct FnState {
@@ -61,11 +73,30 @@ struct FnState {
     scope: ScopeId,
     locals: Vec<(Sym, BindingId)>,
     levels: Vec<usize>,
+    /// Where temporaries created now are dropped: the end of the current statement or condition.
+    temp_end: u32,
+    /// Where a `let` binding made now goes out of scope: the end of the current block.
+    block_end: u32,
 }
+
+/// Methods whose result may be a lock guard; the model keeps those whose receiver is a sync lock.
+const GUARD_METHODS: &[&str] = &["lock", "read", "write", "borrow", "borrow_mut", "try_lock", "upgradable_read"];
+
+/// Macros that await inside: holding a guard across them holds it across an `.await`.
+const AWAITING_MACROS: &[&str] = &["select", "join", "try_join"];
 
 impl<'i> Extractor<'i> {
     pub fn new(interner: &'i Interner) -> Self {
-        Extractor { interner, facts: FileFacts::default(), fn_stack: Vec::new() }
+        let kw = Keywords {
+            guard_methods: GUARD_METHODS.iter().map(|m| interner.intern(m)).collect(),
+            unwrap: interner.intern("unwrap"),
+            expect: interner.intern("expect"),
+            drop: interner.intern("drop"),
+            try_current: interner.intern("try_current"),
+            is_err: interner.intern("is_err"),
+            is_ok: interner.intern("is_ok"),
+        };
+        Extractor { interner, facts: FileFacts::default(), fn_stack: Vec::new(), kw }
     }
 
     pub fn extract_file(mut self, file: &syn::File) -> FileFacts {
@@ -104,8 +135,39 @@ impl<'i> Extractor<'i> {
         self_impl: Option<ImplIdx>,
     ) -> ScopeId {
         let id = ScopeId(self.facts.scopes.len() as u32);
-        self.facts.scopes.push(Scope { parent, kind, items: Vec::new(), uses: Vec::new(), generics, self_impl });
+        self.facts.scopes.push(Scope {
+            parent,
+            kind,
+            items: Vec::new(),
+            uses: Vec::new(),
+            generics,
+            generic_bounds: Vec::new(),
+            self_impl,
+        });
         id
+    }
+
+    fn generic_bounds(&self, g: &syn::Generics) -> Vec<(Sym, Path)> {
+        let mut out = Vec::new();
+        for p in &g.params {
+            if let syn::GenericParam::Type(t) = p {
+                if let Some(path) = first_trait(&t.bounds) {
+                    out.push((self.ident(&t.ident), self.path(path)));
+                }
+            }
+        }
+        if let Some(w) = &g.where_clause {
+            for pred in &w.predicates {
+                if let syn::WherePredicate::Type(pt) = pred {
+                    if let syn::Type::Path(tp) = &pt.bounded_ty {
+                        if let (Some(id), Some(path)) = (tp.path.get_ident(), first_trait(&pt.bounds)) {
+                            out.push((self.ident(id), self.path(path)));
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 
     fn add_item(&mut self, scope: ScopeId, name: Sym, kind: ItemKind, vis: &syn::Visibility) {
@@ -175,7 +237,18 @@ impl<'i> Extractor<'i> {
                 });
                 self.add_item(scope, self.ident(&s.ident), ItemKind::Struct(idx), &s.vis);
             }
-            syn::Item::Enum(e) => self.add_item(scope, self.ident(&e.ident), ItemKind::Enum, &e.vis),
+            syn::Item::Enum(e) => {
+                // Enums are kept as field-less structs: what matters is their impls.
+                let idx = StructIdx(self.facts.structs.len() as u32);
+                let generics = self.generic_names(&e.generics);
+                self.facts.structs.push(StructFacts {
+                    name: self.ident(&e.ident),
+                    scope,
+                    generics: generics.into(),
+                    fields: Vec::new(),
+                });
+                self.add_item(scope, self.ident(&e.ident), ItemKind::Struct(idx), &e.vis);
+            }
             syn::Item::Union(u) => self.add_item(scope, self.ident(&u.ident), ItemKind::Union, &u.vis),
             syn::Item::Trait(t) => {
                 let idx = TraitIdx(self.facts.traits.len() as u32);
@@ -184,6 +257,7 @@ impl<'i> Extractor<'i> {
                 self.add_item(scope, name, ItemKind::Trait(idx), &t.vis);
                 let generics = self.generic_names(&t.generics);
                 let trait_scope = self.new_scope(Some(scope), ScopeKind::Block, generics, None);
+                self.facts.scopes[trait_scope.idx()].generic_bounds = self.generic_bounds(&t.generics);
                 let is_test = in_test || has_cfg_test(&t.attrs);
                 for ti in &t.items {
                     if let syn::TraitItem::Fn(f) = ti {
@@ -218,6 +292,7 @@ impl<'i> Extractor<'i> {
                     methods: Vec::new(),
                 });
                 let impl_scope = self.new_scope(Some(scope), ScopeKind::Block, generics, Some(idx));
+                self.facts.scopes[impl_scope.idx()].generic_bounds = self.generic_bounds(&i.generics);
                 let is_test = in_test || has_cfg_test(&i.attrs);
                 for ii in &i.items {
                     if let syn::ImplItem::Fn(f) = ii {
@@ -359,7 +434,9 @@ impl<'i> Extractor<'i> {
         let outer_scope = if generics.is_empty() {
             scope
         } else {
-            self.new_scope(Some(scope), ScopeKind::Block, generics.clone(), self_impl)
+            let s = self.new_scope(Some(scope), ScopeKind::Block, generics.clone(), self_impl);
+            self.facts.scopes[s.idx()].generic_bounds = self.generic_bounds(&sig.generics);
+            s
         };
         let runtime_entry = attrs.iter().any(|a| {
             let segs: Vec<String> = a.path().segments.iter().map(|s| s.ident.to_string()).collect();
@@ -384,8 +461,20 @@ impl<'i> Extractor<'i> {
             calls: Vec::new(),
             ctxs: Vec::new(),
             span: span_of(sig.ident.span()),
+            awaits: Vec::new(),
+            guards: Vec::new(),
+            drops: Vec::new(),
         };
-        self.fn_stack.push(FnState { facts, ctx: None, scope: outer_scope, locals: Vec::new(), levels: Vec::new() });
+        let body_end = body.map_or(0, |b| b.brace_token.span.close().byte_range().start as u32);
+        self.fn_stack.push(FnState {
+            facts,
+            ctx: None,
+            scope: outer_scope,
+            locals: Vec::new(),
+            levels: Vec::new(),
+            temp_end: body_end,
+            block_end: body_end,
+        });
         let mut params = Vec::new();
         for input in &sig.inputs {
             if let syn::FnArg::Typed(pt) = input {
@@ -507,13 +596,24 @@ impl<'i> Extractor<'i> {
             }
         }
         self.push_level();
+        let close = block.brace_token.span.close().byte_range().start as u32;
+        let (saved_temp, saved_block) = (self.cur().temp_end, self.cur().block_end);
+        self.cur().block_end = close;
         let mut value = ValueSrc::Unknown;
-        for stmt in &block.stmts {
+        for (i, stmt) in block.stmts.iter().enumerate() {
             value = ValueSrc::Unknown;
+            // A statement's temporaries die before the next statement starts; only whitespace and
+            // comments lie between, so the next start is as good as the statement's end.
+            let next = block.stmts[i + 1..].iter().find_map(stmt_start).unwrap_or(close);
+            self.cur().temp_end = next;
             match stmt {
                 syn::Stmt::Local(l) => self.local_stmt(l),
                 syn::Stmt::Item(_) => {}
                 syn::Stmt::Expr(e, semi) => {
+                    if semi.is_none() {
+                        // A tail expression's temporaries outlive the block (edition 2021).
+                        self.cur().temp_end = saved_temp.max(close);
+                    }
                     let v = self.expr(e);
                     if semi.is_none() {
                         value = v;
@@ -522,6 +622,9 @@ impl<'i> Extractor<'i> {
                 syn::Stmt::Macro(m) => self.mac(&m.mac),
             }
         }
+        let st = self.cur();
+        st.temp_end = saved_temp;
+        st.block_end = saved_block;
         self.pop_level();
         self.cur().scope = saved_scope;
         value
@@ -557,7 +660,41 @@ impl<'i> Extractor<'i> {
         if let Some((_, diverge)) = &init.diverge {
             self.expr(diverge);
         }
+        let guard_call = self.guard_call(&value);
+        let first_binding = self.cur().facts.bindings.len() as u32;
         self.bind_pat(pat, value, ty);
+        // `let g = m.lock().unwrap();` keeps the guard to the end of the block.
+        if let (Some(lock), syn::Pat::Ident(_)) = (guard_call, pat) {
+            let st = self.cur();
+            let block_end = st.block_end;
+            if let Some(g) = st.facts.guards.iter_mut().rev().find(|g| g.lock_call == lock) {
+                g.binding = Some(BindingId(first_binding));
+                g.end = block_end;
+            }
+        }
+    }
+
+    /// The lock call behind a value, looking through `unwrap`, `expect` and `?`.
+    fn guard_call(&mut self, v: &ValueSrc) -> Option<CallId> {
+        let mut v = v.clone();
+        for _ in 0..4 {
+            let ValueSrc::Call(id) = v else { return None };
+            let st = self.fn_stack.last()?;
+            match &st.facts.calls[id.idx()].callee {
+                Callee::Method { receiver, name } => {
+                    if self.kw.guard_methods.contains(name) {
+                        return Some(id);
+                    }
+                    if *name == self.kw.unwrap || *name == self.kw.expect {
+                        v = receiver.clone();
+                        continue;
+                    }
+                    return None;
+                }
+                _ => return None,
+            }
+        }
+        None
     }
 
     // ----- expressions -------------------------------------------------------------------------
@@ -581,7 +718,14 @@ impl<'i> Extractor<'i> {
                 });
                 ValueSrc::Unknown
             }
-            syn::Expr::Await(a) => self.expr(&a.base),
+            syn::Expr::Await(a) => {
+                let v = self.expr(&a.base);
+                let at = a.await_token.span.byte_range().start as u32;
+                let st = self.cur();
+                let ctx = st.ctx;
+                st.facts.awaits.push((at, ctx));
+                v
+            }
             syn::Expr::Binary(b) => {
                 self.expr(&b.left);
                 self.expr(&b.right);
@@ -622,11 +766,24 @@ impl<'i> Extractor<'i> {
             syn::Expr::Group(g) => self.expr(&g.expr),
             syn::Expr::If(i) => {
                 self.push_level();
-                self.expr(&i.cond);
-                self.block(&i.then_branch);
+                let is_let = matches!(strip_parens(&i.cond), syn::Expr::Let(_));
+                let saved_temp = self.cur().temp_end;
+                if !is_let {
+                    // A plain `if` condition is a temporary scope of its own: a guard taken there
+                    // is gone before the body runs. An `if let` scrutinee lives through the body.
+                    self.cur().temp_end = i.then_branch.brace_token.span.open().byte_range().start as u32;
+                }
+                let cond = self.expr(&i.cond);
+                self.cur().temp_end = saved_temp;
+                let (then_err, else_err) = self.err_test(&i.cond, &cond);
+                self.in_err_branch(then_err, |this| {
+                    this.block(&i.then_branch);
+                });
                 self.pop_level();
                 if let Some((_, els)) = &i.else_branch {
-                    self.expr(els);
+                    self.in_err_branch(else_err, |this| {
+                        this.expr(els);
+                    });
                 }
                 ValueSrc::Unknown
             }
@@ -636,9 +793,10 @@ impl<'i> Extractor<'i> {
                 ValueSrc::Unknown
             }
             syn::Expr::Let(l) => {
+                // The scrutinee's value, so that `if let Err(_) = try_current()` can be recognised.
                 let v = self.expr(&l.expr);
-                self.bind_pat(&l.pat, v, None);
-                ValueSrc::Unknown
+                self.bind_pat(&l.pat, v.clone(), None);
+                v
             }
             syn::Expr::Lit(l) => match l.lit {
                 syn::Lit::Str(_) => ValueSrc::Str,
@@ -654,13 +812,17 @@ impl<'i> Extractor<'i> {
             }
             syn::Expr::Match(m) => {
                 let v = self.expr(&m.expr);
+                let tested = self.try_current_call(&v);
                 for arm in &m.arms {
                     self.push_level();
                     self.bind_pat(&arm.pat, v.clone(), None);
-                    if let Some((_, g)) = &arm.guard {
-                        self.expr(g);
-                    }
-                    self.expr(&arm.body);
+                    let err_arm = tested.filter(|_| pat_is_err(&arm.pat));
+                    self.in_err_branch(err_arm, |this| {
+                        if let Some((_, g)) = &arm.guard {
+                            this.expr(g);
+                        }
+                        this.expr(&arm.body);
+                    });
                     self.pop_level();
                 }
                 ValueSrc::Unknown
@@ -738,7 +900,12 @@ impl<'i> Extractor<'i> {
             syn::Expr::Unsafe(u) => self.block(&u.block),
             syn::Expr::While(w) => {
                 self.push_level();
+                let saved_temp = self.cur().temp_end;
+                if !matches!(strip_parens(&w.cond), syn::Expr::Let(_)) {
+                    self.cur().temp_end = w.body.brace_token.span.open().byte_range().start as u32;
+                }
                 self.expr(&w.cond);
+                self.cur().temp_end = saved_temp;
                 self.block(&w.body);
                 self.pop_level();
                 ValueSrc::Unknown
@@ -750,6 +917,50 @@ impl<'i> Extractor<'i> {
                 ValueSrc::Unknown
             }
             _ => ValueSrc::Unknown,
+        }
+    }
+
+    /// The call behind `v` if it is a `try_current()` call (by name; the model checks that it is
+    /// tokio's `Handle::try_current`).
+    fn try_current_call(&self, v: &ValueSrc) -> Option<CallId> {
+        let ValueSrc::Call(id) = v else { return None };
+        let call = &self.fn_stack.last()?.facts.calls[id.idx()];
+        let name = match &call.callee {
+            Callee::Path { path, .. } => path.segs.last().copied(),
+            Callee::Method { name, .. } => Some(*name),
+            Callee::Other => None,
+        };
+        (name == Some(self.kw.try_current)).then_some(*id)
+    }
+
+    /// For an `if` condition, which branch runs only when a `try_current()` call failed:
+    /// `if let Err(_) = try_current()` and `if try_current().is_err()` (then), `.is_ok()` (else).
+    fn err_test(&self, cond: &syn::Expr, value: &ValueSrc) -> (Option<CallId>, Option<CallId>) {
+        match strip_parens(cond) {
+            syn::Expr::Let(l) if pat_is_err(&l.pat) => (self.try_current_call(value), None),
+            syn::Expr::Let(_) => (None, None),
+            _ => {
+                let ValueSrc::Call(id) = value else { return (None, None) };
+                let Some(st) = self.fn_stack.last() else { return (None, None) };
+                match &st.facts.calls[id.idx()].callee {
+                    Callee::Method { receiver, name } if *name == self.kw.is_err => {
+                        (self.try_current_call(receiver), None)
+                    }
+                    Callee::Method { receiver, name } if *name == self.kw.is_ok => {
+                        (None, self.try_current_call(receiver))
+                    }
+                    _ => (None, None),
+                }
+            }
+        }
+    }
+
+    fn in_err_branch(&mut self, call: Option<CallId>, f: impl FnOnce(&mut Self)) {
+        match call {
+            Some(c) => {
+                self.with_ctx(CtxKind::ErrBranchOf(c), ByteSpan::default(), f);
+            }
+            None => f(self),
         }
     }
 
@@ -853,6 +1064,12 @@ impl<'i> Extractor<'i> {
             start: expr_start(&c.func).byte_range().start as u32,
             end: c.paren_token.span.close().byte_range().end as u32,
         };
+        if let (Callee::Path { path, .. }, [ValueSrc::Local(b)]) = (&callee, &*args) {
+            if path.segs.last() == Some(&self.kw.drop) {
+                let b = *b;
+                self.cur().facts.drops.push((b, id));
+            }
+        }
         let call = &mut self.cur().facts.calls[id.idx()];
         call.callee = callee;
         call.args = args;
@@ -869,10 +1086,17 @@ impl<'i> Extractor<'i> {
             end: m.paren_token.span.close().byte_range().end as u32,
         };
         let name = self.ident(&m.method);
-        let call = &mut self.cur().facts.calls[id.idx()];
+        let is_guard = self.kw.guard_methods.contains(&name);
+        let st = self.cur();
+        let call = &mut st.facts.calls[id.idx()];
         call.callee = Callee::Method { receiver, name };
         call.args = args;
         call.span = span;
+        if is_guard {
+            // Until a `let` claims it, a guard is a temporary of the current statement.
+            let (end, ctx) = (st.temp_end, st.ctx);
+            st.facts.guards.push(GuardFact { lock_call: id, binding: None, start: span.end, end, ctx });
+        }
         ValueSrc::Call(id)
     }
 
@@ -884,6 +1108,12 @@ impl<'i> Extractor<'i> {
         let name = last.ident.to_string();
         if OPAQUE_MACROS.contains(&name.as_str()) || self.fn_stack.is_empty() {
             return;
+        }
+        if AWAITING_MACROS.contains(&name.as_str()) {
+            let at = last.ident.span().byte_range().start as u32;
+            let st = self.cur();
+            let ctx = st.ctx;
+            st.facts.awaits.push((at, ctx));
         }
         for chunk in split_macro_tokens(m.tokens.clone()) {
             if let Ok(e) = syn::parse2::<syn::Expr>(chunk) {
@@ -977,6 +1207,23 @@ fn expr_start(e: &syn::Expr) -> Span {
         },
         _ => e.span(),
     }
+}
+
+fn pat_is_err(p: &syn::Pat) -> bool {
+    match p {
+        syn::Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Err"),
+        _ => false,
+    }
+}
+
+fn stmt_start(s: &syn::Stmt) -> Option<u32> {
+    let span = match s {
+        syn::Stmt::Local(l) => l.let_token.span,
+        syn::Stmt::Expr(e, _) => expr_start(e),
+        syn::Stmt::Macro(m) => m.mac.path.segments.first()?.ident.span(),
+        syn::Stmt::Item(_) => return None,
+    };
+    Some(span.byte_range().start as u32)
 }
 
 fn span_of(s: Span) -> ByteSpan {

@@ -115,6 +115,9 @@ pub enum CtxKind {
         /// The binding this closure was stored in (`let job = || ..;`), if any.
         bound_to: Option<BindingId>,
     },
+    /// Code that runs only when the call returned `Err` (the `Err` arm of
+    /// `match Handle::try_current()`), which the model checks is a "no runtime here" test.
+    ErrBranchOf(CallId),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,6 +147,25 @@ pub struct FnFacts {
     pub ctxs: Vec<Ctx>,
     /// The span of the fn's name.
     pub span: ByteSpan,
+    /// Every `.await` (and awaiting macro such as `select!`): its offset and context.
+    pub awaits: Vec<(u32, Option<CtxId>)>,
+    /// Every value that may be a lock guard: the result of a `lock`/`read`/`write`/`borrow` call.
+    pub guards: Vec<GuardFact>,
+    /// `drop(binding)` calls: the binding and the call.
+    pub drops: Vec<(BindingId, CallId)>,
+}
+
+/// A call that may return a lock guard, and how long the guard lives if it does: to the end of its
+/// block when bound by `let`, to the end of its statement (its temporary scope) otherwise.
+#[derive(Clone, Debug)]
+pub struct GuardFact {
+    pub lock_call: CallId,
+    pub binding: Option<BindingId>,
+    /// Where the guard starts to live (the end of the lock call).
+    pub start: u32,
+    /// Where its scope ends.
+    pub end: u32,
+    pub ctx: Option<CtxId>,
 }
 
 #[derive(Clone, Debug)]
@@ -193,6 +215,8 @@ pub struct Scope {
     pub uses: Vec<UseEntry>,
     /// Generic parameters in force (fn or impl generics), which shadow every other name.
     pub generics: Vec<Sym>,
+    /// The first trait bound of each bounded generic parameter (`T: Repo`, `where T: Repo`).
+    pub generic_bounds: Vec<(Sym, Path)>,
     /// The impl whose `Self` this scope sees, if any.
     pub self_impl: Option<ImplIdx>,
 }

@@ -30,8 +30,8 @@ impl Rule for BlockingCallInAsync {
             let exec = model.exec_table(f);
             for call in &func.calls {
                 let Exec::Async(kind, _) = exec.of(call.ctx) else { continue };
-                let Some(api_idx) = model.blocking_api(f, call) else { continue };
-                let api = &model.cat.apis[api_idx];
+                let Some(api_idx) = model.api_called(&model.cat.blocking, f, call) else { continue };
+                let api = &model.cat.blocking.apis[api_idx];
                 let name = model.fn_short_name(f);
                 let place = match kind {
                     AsyncKind::AsyncFn => format!("async fn `{name}`"),

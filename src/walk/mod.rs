@@ -66,6 +66,7 @@ pub fn walk(paths: &[PathBuf], options: &WalkOptions) -> Result<Walked, WalkErro
             }
         }
         let mut builder = ignore::WalkBuilder::new(root);
+        let inside = root_canon.clone();
         builder
             .hidden(true)
             .follow_links(true)
@@ -76,7 +77,16 @@ pub fn walk(paths: &[PathBuf], options: &WalkOptions) -> Result<Walked, WalkErro
             .parents(!options.no_ignore)
             .require_git(false)
             .sort_by_file_name(|a, b| a.cmp(b))
-            .filter_entry(|entry| {
+            .filter_entry(move |entry| {
+                // Links are followed only while they stay inside the root, files and folders alike.
+                if entry.path_is_symlink() {
+                    match entry.path().canonicalize() {
+                        Ok(target) if target.starts_with(&inside) => {}
+                        // A broken link is kept, so that the walk reports it.
+                        Err(_) => return true,
+                        Ok(_) => return false,
+                    }
+                }
                 // `target/` beside a manifest is cargo's build folder; a module folder named
                 // `target` elsewhere is code.
                 let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
@@ -97,13 +107,6 @@ pub fn walk(paths: &[PathBuf], options: &WalkOptions) -> Result<Walked, WalkErro
                 continue;
             }
             let path = entry.path();
-            if entry.path_is_symlink() {
-                // Follow links only while they stay inside the root.
-                match path.canonicalize() {
-                    Ok(target) if target.starts_with(&root_canon) => {}
-                    _ => continue,
-                }
-            }
             let rel = rel_display(&base_canon, &canon_parent(path), path);
             if path.extension().is_some_and(|e| e == "rs") {
                 files.insert(rel);
@@ -169,17 +172,23 @@ fn canon_parent(path: &Path) -> PathBuf {
 
 /// A path relative to the base, with `/`; paths outside the base are shown as given.
 fn rel_display(base: &Path, canon: &Path, given: &Path) -> String {
-    let shown = match canon.strip_prefix(base) {
-        Ok(rel) => rel.to_path_buf(),
-        Err(_) => given.to_path_buf(),
-    };
-    let parts: Vec<String> = shown.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-    parts.join("/")
+    match canon.strip_prefix(base) {
+        Ok(rel) => {
+            let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            parts.join("/")
+        }
+        Err(_) => given.to_string_lossy().replace('\\', "/"),
+    }
 }
 
 fn walk_error(base: &Path, e: &ignore::Error) -> FileError {
-    let (path, message) = describe_walk_error(e);
-    let path = path.map(|p| rel_display(base, &p, &p)).unwrap_or_default();
+    let (path, mut message) = describe_walk_error(e);
+    if let Some(p) = &path {
+        if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) && std::fs::metadata(p).is_err() {
+            message = "broken symlink: its target does not exist".to_string();
+        }
+    }
+    let path = path.map(|p| rel_display(base, &canon_parent(&p), &p)).unwrap_or_default();
     FileError { kind: ErrorKind::IoError, path, line: None, column: None, message }
 }
 
