@@ -13,6 +13,31 @@ pub const BLOCKING_APIS_TOML: &str = include_str!("../rules/blocking-apis.toml")
 pub const API_TYPES_TOML: &str = include_str!("../rules/api-types.toml");
 pub const OFFLOAD_APIS_TOML: &str = include_str!("../rules/offload-apis.toml");
 pub const BLOCK_ON_APIS_TOML: &str = include_str!("../rules/block-on-apis.toml");
+pub const SYNC_LOCKS_TOML: &str = include_str!("../rules/sync-locks.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockEntry {
+    #[serde(rename = "type")]
+    type_: String,
+    methods: Vec<String>,
+    guard: String,
+    instead: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct LocksFile {
+    #[serde(default)]
+    lock: Vec<LockEntry>,
+}
+
+/// A sync lock whose guard must not cross an `.await`.
+#[derive(Debug, Clone)]
+pub struct LockInfo {
+    pub type_display: String,
+    pub guard: String,
+    pub instead: String,
+}
 
 /// A path of interned segments, canonical (`core::` and `alloc::` read as `std::`).
 pub type SymPath = Box<[Sym]>;
@@ -151,6 +176,8 @@ pub struct Catalogue {
     pub closure_params: HashMap<SymPath, Vec<SymPath>>,
     pub offload_paths: HashSet<SymPath>,
     pub offload_methods: HashSet<(SymPath, Sym)>,
+    /// Sync locks by (type, guard-returning method).
+    pub locks: HashMap<(SymPath, Sym), LockInfo>,
 }
 
 #[derive(Debug)]
@@ -180,6 +207,14 @@ impl Catalogue {
         }
         for entry in &block_on.api {
             cat.block_on.add(names, entry);
+        }
+        let locks: LocksFile = parse("rules/sync-locks.toml", SYNC_LOCKS_TOML)?;
+        for l in &locks.lock {
+            let tp = sym_path(names, &l.type_);
+            let info = LockInfo { type_display: l.type_.clone(), guard: l.guard.clone(), instead: l.instead.clone() };
+            for m in &l.methods {
+                cat.locks.insert((tp.clone(), names.intern(m)), info.clone());
+            }
         }
         for t in &types.types {
             let canonical = sym_path(names, &t.path);

@@ -58,6 +58,14 @@ pub struct ChainStep {
     pub column: u32,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Related {
+    pub message: String,
+    pub path: String,
+    pub line: u32,
+    pub column: u32,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub rule: &'static str,
@@ -68,6 +76,8 @@ pub struct Finding {
     /// The enclosing function, as a path: `crate::net::retry`, `crate::db::Repo::load`.
     pub function: String,
     pub chain: Vec<ChainStep>,
+    /// Other places the finding involves, such as the `.await` a guard is held across.
+    pub related: Vec<Related>,
     pub help: String,
     /// The code the finding points at, whitespace-normalised.
     pub snippet: String,

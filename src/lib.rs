@@ -21,7 +21,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use rayon::prelude::*;
 
 use catalogue::{ApiEntry, Catalogue, OffloadEntry};
-use findings::{ChainStep, ErrorKind, FileError, Finding};
+use findings::{ChainStep, ErrorKind, FileError, Finding, Related};
 use intern::Interner;
 use lines::LineIndex;
 use parse::facts::FileFacts;
@@ -63,6 +63,8 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     pub errors: Vec<FileError>,
     pub files: usize,
+    /// Wall time of each phase, in order, for `--timings`.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 #[derive(Debug)]
@@ -77,6 +79,13 @@ pub fn analyze(
     loader: &dyn SourceLoader,
     options: &Options,
 ) -> Result<Analysis, AnalysisError> {
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, std::time::Duration)>| {
+        let now = std::time::Instant::now();
+        timings.push((name, now - clock));
+        clock = now;
+    };
     let interner = Interner::new();
     let pool = rayon::ThreadPoolBuilder::new()
         .stack_size(PARSE_STACK)
@@ -85,12 +94,17 @@ pub fn analyze(
         .map_err(|e| AnalysisError(format!("cannot start worker threads: {e}")))?;
     let parsed: Vec<(Option<FileFacts>, Option<FileError>)> =
         pool.install(|| input.files.par_iter().map(|path| parse_one(path, loader, &interner)).collect());
+    lap("parse", &mut timings);
     let mut names = interner.freeze();
     let cat = Catalogue::load(&mut names, &options.extra_apis, &options.extra_offload)
         .map_err(|e| AnalysisError(format!("{}: {}", e.file, e.message)))?;
     let (facts, errors): (Vec<Option<FileFacts>>, Vec<Option<FileError>>) = parsed.into_iter().unzip();
     let mut errors: Vec<FileError> = errors.into_iter().flatten().collect();
     let model = model::Model::build(&mut names, input, &facts, &input.files, &cat);
+    lap("model", &mut timings);
+    let graph = model::callgraph::CallGraph::build(&model);
+    lap("call graph", &mut timings);
+    let cx = rules::RuleContext { model: &model, graph: &graph };
     let mut raw = Vec::new();
     for rule in rules::all() {
         if let Some(selected) = &options.rules {
@@ -98,12 +112,14 @@ pub fn analyze(
                 continue;
             }
         }
-        rule.check(&model, &mut raw);
+        rule.check(&cx, &mut raw);
     }
+    lap("rules", &mut timings);
     let findings = materialize(raw, &input.files, loader, &mut errors);
     errors.sort();
     errors.dedup();
-    Ok(Analysis { findings, errors, files: input.files.len() })
+    lap("findings", &mut timings);
+    Ok(Analysis { findings, errors, files: input.files.len(), timings })
 }
 
 fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner) -> (Option<FileFacts>, Option<FileError>) {
@@ -177,7 +193,7 @@ fn materialize(
     let mut texts: HashMap<u32, (String, LineIndex)> = HashMap::new();
     let mut needed: Vec<u32> = by_file.keys().copied().collect();
     for r in by_file.values().flatten() {
-        needed.extend(r.chain.iter().map(|s| s.file));
+        needed.extend(r.chain.iter().chain(&r.related).map(|s| s.file));
     }
     needed.sort_unstable();
     needed.dedup();
@@ -220,6 +236,20 @@ fn materialize(
                     })
                 })
                 .collect();
+            let related = r
+                .related
+                .iter()
+                .filter_map(|step| {
+                    let (t, idx) = texts.get(&step.file)?;
+                    let (line, column) = idx.line_col(t, step.span.start);
+                    Some(Related {
+                        message: step.function.clone(),
+                        path: paths[step.file as usize].clone(),
+                        line,
+                        column,
+                    })
+                })
+                .collect();
             out.push(Finding {
                 rule: r.rule,
                 severity: r.severity,
@@ -227,6 +257,7 @@ fn materialize(
                 location,
                 function: r.function,
                 chain,
+                related,
                 help: r.help,
                 snippet,
                 fingerprint: String::new(),

@@ -86,7 +86,7 @@ mod tests {
         let text = "fn a() {}\nlet é = x;\n";
         let index = LineIndex::new(text);
         let x = text.find('x').unwrap() as u32;
-        assert_eq!(index.line_col(text, x), (2, 10));
+        assert_eq!(index.line_col(text, x), (2, 9));
         assert_eq!(index.line_col(text, 0), (1, 1));
     }
 

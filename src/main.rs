@@ -73,6 +73,9 @@ struct CheckArgs {
     /// Write the report to this file instead of standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Print the time each phase took to standard error.
+    #[arg(long)]
+    timings: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -144,6 +147,7 @@ fn check(args: CheckArgs) -> ExitCode {
         }
     }
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let started = std::time::Instant::now();
     let walked = match walk::walk(&paths, &WalkOptions { no_ignore: args.no_ignore }) {
         Ok(w) => w,
         Err(e) => {
@@ -151,6 +155,7 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    let walk_time = started.elapsed();
     let loader = FsLoader { base: walked.base.clone() };
     let options = Options {
         threads: args.threads,
@@ -168,10 +173,20 @@ fn check(args: CheckArgs) -> ExitCode {
     analysis.errors.sort();
     analysis.errors.dedup();
 
+    let report_start = std::time::Instant::now();
     let rendered = render(&analysis, &args, &loader);
     if let Err(e) = emit(&rendered, args.output.as_ref()) {
         eprintln!("error: cannot write the report: {e}");
         return ExitCode::from(EXIT_ERROR);
+    }
+    if args.timings {
+        let mut phases = vec![("walk", walk_time)];
+        phases.extend(analysis.timings.iter().copied());
+        phases.push(("report", report_start.elapsed()));
+        for (name, d) in &phases {
+            eprintln!("{name:>12} {:>9.3} s", d.as_secs_f64());
+        }
+        eprintln!("{:>12} {:>9.3} s  ({} files)", "total", started.elapsed().as_secs_f64(), analysis.files);
     }
     ExitCode::from(exit_code(&analysis, &args))
 }

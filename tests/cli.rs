@@ -332,7 +332,7 @@ fn concise_format_prints_one_line_per_finding_and_a_summary() {
         let message = line.strip_prefix(prefix).unwrap_or_else(|| panic!("`{line}` does not start with `{prefix}`"));
         assert!(message.contains("std::thread::sleep") && message.contains(function), "{run}");
     }
-    assert_eq!(lines[2], "Found 2 findings (2 critical) in 2 files.", "{run}");
+    assert_eq!(lines[2], "Found 2 findings (2 critical) in 2 of 2 files.", "{run}");
 }
 
 #[test]
@@ -377,6 +377,7 @@ fn json_format_matches_the_documented_schema() {
             "end_column",
             "function",
             "chain",
+            "related",
             "help",
             "fingerprint"
         ]),
@@ -389,6 +390,7 @@ fn json_format_matches_the_documented_schema() {
         assert!(f[key].as_u64().is_some_and(|n| n >= 1), "finding `{key}` is not a positive integer\n{run}");
     }
     assert!(f["chain"].is_array(), "{run}");
+    assert!(f["related"].is_array(), "{run}");
     assert_eq!(f["rule"], RULE);
     assert_eq!(f["severity"], "critical");
     assert_eq!(f["path"], "src/main.rs");

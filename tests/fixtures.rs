@@ -74,18 +74,33 @@ fn fixtures_root() -> PathBuf {
 fn rule_fixtures_match_their_annotations() {
     let mut problems = Vec::new();
     let mut checked = 0;
+    // Every folder of `fixtures/` but `projects/` holds single-file fixtures; each rule must have
+    // at least one folder named after it (`blocking-call-in-async`, `blocking-call-in-async-transitive`).
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures_root())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n != "projects"))
+        .collect();
+    dirs.sort();
     for rule in rules::all() {
-        let dir = fixtures_root().join(rule.meta().id);
+        let id = rule.meta().id;
+        assert!(
+            dirs.iter().any(|d| d.file_name().unwrap().to_string_lossy().starts_with(id)),
+            "rule `{id}` has no fixture folder under fixtures/"
+        );
+    }
+    for dir in dirs {
+        let folder = dir.file_name().unwrap().to_string_lossy().into_owned();
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("rule `{}` has no fixtures at {}: {e}", rule.meta().id, dir.display()))
+            .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|e| e == "rs"))
             .collect();
         files.sort();
-        assert!(!files.is_empty(), "rule `{}` has no fixture files", rule.meta().id);
+        assert!(!files.is_empty(), "fixture folder `{folder}` has no .rs files");
         for path in files {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let shown = format!("{}/{name}", rule.meta().id);
+            let shown = format!("{folder}/{name}");
             let text = std::fs::read_to_string(&path).unwrap();
             let expected = match expectations(&shown, &text) {
                 Ok(e) => e,

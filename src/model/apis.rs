@@ -17,7 +17,12 @@ impl Model<'_> {
     pub fn api_called_with(&self, set: &ApiSet, f: FnRef, call: &CallSite, target: &Target) -> Option<usize> {
         let direct = match target {
             Target::ExtFn(p) => self.api_fn(set, p),
-            Target::ExtMethod(t, m) => self.api_method(set, t, *m),
+            // `<T as Trait>::f(..)` names an associated fn as a method of `T`.
+            Target::ExtMethod(t, m) => self.api_method(set, t, *m).or_else(|| {
+                let mut v = t.to_vec();
+                v.push(*m);
+                self.api_fn(set, &SymPath::from(v))
+            }),
             Target::Workspace(_) => return None,
             Target::Unknown => None,
         };

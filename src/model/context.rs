@@ -20,6 +20,9 @@ pub enum Exec {
     Async(AsyncKind, Option<CtxId>),
     Sync,
     Offloaded,
+    /// Runs only where no runtime exists (the `Err` branch of `Handle::try_current()`): neither
+    /// async context nor part of what calling the enclosing fn does inside a runtime.
+    NoRuntime,
 }
 
 impl Model<'_> {
@@ -35,7 +38,7 @@ impl Model<'_> {
                     let site = &func.calls[call.idx()];
                     if let Target::ExtFn(p) = self.call_target(f, site) {
                         if self.names.join(&p) == "tokio::runtime::Handle::try_current" {
-                            return Exec::Sync;
+                            return Exec::NoRuntime;
                         }
                     }
                 }
@@ -44,11 +47,9 @@ impl Model<'_> {
                     if passed_to.is_some_and(|call| self.is_offload_call(f, call)) {
                         return Exec::Offloaded;
                     }
-                    if let Some(b) = bound_to {
-                        let passed_on = func.calls.iter().enumerate().any(|(i, call)| {
-                            call.args.contains(&ValueSrc::Local(*b)) && self.is_offload_call(f, CallId(i as u32))
-                        });
-                        if passed_on {
+                    let wrapped = passed_to.is_none_or(|call| self.is_box_like(f, call));
+                    if let (true, Some(b)) = (wrapped, bound_to) {
+                        if self.binding_offloaded(f, *b) {
                             return Exec::Offloaded;
                         }
                     }
@@ -63,14 +64,74 @@ impl Model<'_> {
         }
     }
 
-    /// Whether a call hands its closure argument to another thread.
+    /// Whether a call hands its closure argument to another thread: an offload API, or a
+    /// workspace fn that passes one of its parameters straight to one.
     pub fn is_offload_call(&self, f: FnRef, call: CallId) -> bool {
         let site = &self.func(f).calls[call.idx()];
         match self.call_target(f, site) {
             Target::ExtFn(p) => self.cat.offload_paths.contains(&p),
             Target::ExtMethod(t, m) => self.cat.offload_methods.contains(&(t, m)),
+            Target::Workspace(g) => self.offload_wrappers.contains(&g),
+            Target::Unknown => false,
+        }
+    }
+
+    /// `Box::new(closure)`, `Arc::new(closure)`, `Box::pin(closure)`: the closure is still the
+    /// value, only wrapped.
+    fn is_box_like(&self, f: FnRef, call: CallId) -> bool {
+        let site = &self.func(f).calls[call.idx()];
+        match self.call_target(f, site) {
+            Target::ExtFn(p) => {
+                let s = self.names.join(&p);
+                matches!(
+                    s.as_str(),
+                    "std::boxed::Box::new" | "std::boxed::Box::pin" | "std::sync::Arc::new" | "std::rc::Rc::new"
+                )
+            }
             _ => false,
         }
+    }
+
+    /// Whether the value of binding `b` (or of a binding that copies it, `let job2 = job;`) is
+    /// passed to an offload call in `f`.
+    fn binding_offloaded(&self, f: FnRef, b: BindingId) -> bool {
+        let func = self.func(f);
+        let mut holders = vec![b];
+        let mut i = 0;
+        while i < holders.len() && holders.len() < 64 {
+            let h = holders[i];
+            for (j, binding) in func.bindings.iter().enumerate() {
+                if binding.init == ValueSrc::Local(h) && !holders.contains(&BindingId(j as u32)) {
+                    holders.push(BindingId(j as u32));
+                }
+            }
+            i += 1;
+        }
+        func.calls.iter().enumerate().any(|(i, call)| {
+            call.args.iter().any(|a| matches!(a, ValueSrc::Local(x) if holders.contains(x)))
+                && self.is_offload_call(f, CallId(i as u32))
+        })
+    }
+
+    /// Workspace fns that hand one of their parameters to an offload API
+    /// (`fn blocking<F>(work: F) { spawn_blocking(work) }`). One level: a wrapper of a wrapper is
+    /// not followed.
+    pub(crate) fn find_offload_wrappers(&self) -> std::collections::HashSet<FnRef> {
+        let mut out = std::collections::HashSet::new();
+        for f in self.all_fns() {
+            let func = self.func(f);
+            if func.params.is_empty() {
+                continue;
+            }
+            let hands_param = func.calls.iter().enumerate().any(|(i, call)| {
+                call.args.iter().any(|a| matches!(a, ValueSrc::Local(b) if func.params.contains(b)))
+                    && self.is_offload_call(f, CallId(i as u32))
+            });
+            if hands_param {
+                out.insert(f);
+            }
+        }
+        out
     }
 }
 

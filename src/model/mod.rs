@@ -3,6 +3,7 @@
 //! It reads facts only; it never sees syntax trees and does no IO.
 
 pub mod apis;
+pub mod callgraph;
 pub mod context;
 pub mod resolve;
 pub mod types;
@@ -81,6 +82,15 @@ pub struct Model<'a> {
     pub impls_by_struct: HashMap<(u32, StructIdx), Vec<(u32, ImplIdx)>>,
     /// Impl blocks by the workspace trait they implement.
     pub impls_by_trait: HashMap<(u32, TraitIdx), Vec<(u32, ImplIdx)>>,
+    /// Workspace fns that hand a parameter to an offload API.
+    pub offload_wrappers: std::collections::HashSet<FnRef>,
+    lookup_cache: resolve::LookupCache,
+    /// Memoised call return types, by (fn, call).
+    ret_cache: std::cell::RefCell<rustc_hash::FxHashMap<(FnRef, CallId), RTy>>,
+    /// Memoised method lookups on local types.
+    method_cache: std::cell::RefCell<rustc_hash::FxHashMap<(u32, StructIdx, Sym), Option<FnRef>>>,
+    /// Set when a type computation stopped at the depth limit, so its answer is not memoised.
+    truncated: std::cell::Cell<bool>,
 }
 
 impl<'a> Model<'a> {
@@ -117,9 +127,15 @@ impl<'a> Model<'a> {
             wk,
             impls_by_struct: HashMap::new(),
             impls_by_trait: HashMap::new(),
+            offload_wrappers: std::collections::HashSet::new(),
+            lookup_cache: Default::default(),
+            ret_cache: Default::default(),
+            method_cache: Default::default(),
+            truncated: Default::default(),
         };
         model.build_module_tree(input);
         model.index_impls();
+        model.offload_wrappers = model.find_offload_wrappers();
         model
     }
 
@@ -434,6 +450,19 @@ impl WellKnown {
             "tokio::sync::OwnedMutexGuard",
             "tokio::sync::RwLockReadGuard",
             "tokio::sync::RwLockWriteGuard",
+            "std::sync::LazyLock",
+            // Framework extractors and shared-state wrappers that deref to what they hold.
+            "actix_web::web::Data",
+            "actix_web::web::ReqData",
+            "axum::extract::State",
+            "axum::Extension",
+            "axum::extract::Extension",
+            "axum::Json",
+            "axum::extract::Json",
+            "actix_web::web::Json",
+            "std::cell::LazyCell",
+            "once_cell::sync::Lazy",
+            "once_cell::unsync::Lazy",
         ]
         .iter()
         .map(|s| p(s))

@@ -29,7 +29,7 @@ pub enum Res {
     Assoc(Box<Res>, Sym),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Ns {
     Type,
     Value,
@@ -50,10 +50,19 @@ pub enum Target {
 }
 
 /// Guards against cycles through imports (`use a::*` in `b` and `use b::*` in `a`).
+///
+/// A lookup that meets a lookup already in progress stops there (`cut`). Its answer is complete
+/// if every cut it met pointed at itself or at lookups it started; if one pointed at an ancestor,
+/// the answer may lack what that ancestor will still find, and is not cached. `low` is the lowest
+/// stack position a cut pointed at, as in Tarjan's algorithm.
 #[derive(Default)]
 pub struct Guard {
     stack: Vec<(u32, ScopeId, Sym)>,
+    low: Option<usize>,
 }
+
+/// Memoised answers of `lookup_in_scope`, by (file, scope, name, namespace).
+pub type LookupCache = std::cell::RefCell<rustc_hash::FxHashMap<(u32, ScopeId, Sym, Ns), Option<Res>>>;
 
 const MAX_DEPTH: usize = 48;
 
@@ -172,12 +181,31 @@ impl Model<'_> {
     }
 
     fn lookup_in_scope(&self, file: u32, s: ScopeId, name: Sym, ns: Ns, guard: &mut Guard) -> Option<Res> {
-        if guard.stack.len() > MAX_DEPTH || guard.stack.contains(&(file, s, name)) {
+        let key = (file, s, name, ns);
+        if let Some(hit) = self.lookup_cache.borrow().get(&key) {
+            return hit.clone();
+        }
+        if guard.stack.len() > MAX_DEPTH {
+            guard.low = Some(0);
             return None;
         }
+        if let Some(pos) = guard.stack.iter().position(|e| *e == (file, s, name)) {
+            guard.low = Some(guard.low.map_or(pos, |l| l.min(pos)));
+            return None;
+        }
+        let depth = guard.stack.len();
+        let outer_low = guard.low.take();
         guard.stack.push((file, s, name));
         let found = self.lookup_in_scope_inner(file, s, name, ns, guard);
         guard.stack.pop();
+        let inner_low = guard.low.filter(|&l| l < depth);
+        if inner_low.is_none() {
+            self.lookup_cache.borrow_mut().insert(key, found.clone());
+        }
+        guard.low = match (outer_low, inner_low) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         found
     }
 
@@ -207,10 +235,15 @@ impl Model<'_> {
             }
         }
         // We cannot list another crate's module, so a glob import from outside the workspace only
-        // answers for the final name of a path, when it is the only glob that could (and never for
-        // prelude names it would shadow by accident). A path's head (`std` in `std::fs::read`) is
-        // left to the extern prelude.
-        if ns != Ns::Module && external_globs.len() == 1 && !self.wk.prelude.contains_key(&name) {
+        // answers when it is the only glob that could, and never for prelude names it would shadow
+        // by accident. At a path's head it answers only for a type (`PgConnection` in
+        // `PgConnection::establish` from `diesel::prelude::*`), never for a crate or module name
+        // (`std` in `std::fs::read` next to `use std::fs::*`).
+        let head_ok = ns != Ns::Module
+            || (self.names.str(name).starts_with(|c: char| c.is_ascii_uppercase())
+                && name != self.wk.std
+                && self.module_of_scope(file, s).is_some_and(|m| self.extern_crate(m, name).is_none()));
+        if head_ok && external_globs.len() == 1 && !self.wk.prelude.contains_key(&name) {
             let mut v = external_globs.pop().unwrap_or_default().into_vec();
             v.push(name);
             return Some(Res::Ext(v.into()));
@@ -359,6 +392,15 @@ impl Model<'_> {
 
     /// A method of a local struct, from its inherent impls first, then its trait impls.
     pub fn find_method(&self, file: u32, s: StructIdx, name: Sym) -> Option<FnRef> {
+        if let Some(hit) = self.method_cache.borrow().get(&(file, s, name)) {
+            return *hit;
+        }
+        let found = self.find_method_uncached(file, s, name);
+        self.method_cache.borrow_mut().insert((file, s, name), found);
+        found
+    }
+
+    fn find_method_uncached(&self, file: u32, s: StructIdx, name: Sym) -> Option<FnRef> {
         let impls = self.impls_by_struct.get(&(file, s))?;
         let mut found = None;
         for inherent in [true, false] {
@@ -371,6 +413,19 @@ impl Model<'_> {
                 for &m in &imp_facts.methods {
                     if facts.fns[m.idx()].name == name {
                         found.get_or_insert(FnRef { file: ifile, func: m });
+                    }
+                }
+                // A trait method the impl does not override runs the trait's default body.
+                if found.is_none() && !inherent {
+                    if let Some(Res::Trait(tf, t)) = imp_facts
+                        .trait_path
+                        .as_ref()
+                        .and_then(|tp| self.resolve_path(ifile, imp_facts.scope, tp, Ns::Type))
+                    {
+                        let default = self.file(tf).traits[t.idx()].methods.iter().find(|(n, _)| *n == name);
+                        if let Some((_, Some(func))) = default {
+                            found = Some(FnRef { file: tf, func: *func });
+                        }
                     }
                 }
             }

@@ -46,6 +46,11 @@ impl Model<'_> {
                 let args: Vec<RTy> =
                     args.iter().map(|a| self.resolve_ty_in(file, scope, a, subst, depth + 1)).collect();
                 match self.resolve_path(file, scope, path, Ns::Type) {
+                    // A generic parameter is known only by its trait bound.
+                    Some(Res::Generic) if path.segs.len() == 1 => match self.generic_bound(file, scope, path.segs[0]) {
+                        Some(bound @ Res::Trait(..)) => RTy::Dyn(bound),
+                        _ => RTy::Unknown,
+                    },
                     Some(res) => self.norm(self.res_to_ty_in(file, res, &args, depth + 1)),
                     None => RTy::Unknown,
                 }
@@ -106,6 +111,7 @@ impl Model<'_> {
 
     fn value_ty_in(&self, f: FnRef, v: &ValueSrc, depth: u32) -> RTy {
         if depth > MAX_TYPE_DEPTH {
+            self.truncated.set(true);
             return RTy::Unknown;
         }
         let func = self.func(f);
@@ -187,9 +193,23 @@ impl Model<'_> {
 
     /// The type a call site returns.
     pub fn call_ret(&self, f: FnRef, id: CallId, depth: u32) -> RTy {
+        if let Some(hit) = self.ret_cache.borrow().get(&(f, id)) {
+            return hit.clone();
+        }
         if depth > MAX_TYPE_DEPTH {
+            self.truncated.set(true);
             return RTy::Unknown;
         }
+        let outer = self.truncated.replace(false);
+        let ty = self.call_ret_uncached(f, id, depth);
+        if !self.truncated.get() {
+            self.ret_cache.borrow_mut().insert((f, id), ty.clone());
+        }
+        self.truncated.set(self.truncated.get() | outer);
+        ty
+    }
+
+    fn call_ret_uncached(&self, f: FnRef, id: CallId, depth: u32) -> RTy {
         let func = self.func(f);
         let call = &func.calls[id.idx()];
         // The receiver's type is computed once: recomputing it through `call_target` would make

@@ -61,6 +61,7 @@ struct Keywords {
     guard_methods: Vec<Sym>,
     unwrap: Sym,
     expect: Sym,
+    unwrap_or_else: Sym,
     drop: Sym,
     try_current: Sym,
     is_err: Sym,
@@ -91,6 +92,7 @@ impl<'i> Extractor<'i> {
             guard_methods: GUARD_METHODS.iter().map(|m| interner.intern(m)).collect(),
             unwrap: interner.intern("unwrap"),
             expect: interner.intern("expect"),
+            unwrap_or_else: interner.intern("unwrap_or_else"),
             drop: interner.intern("drop"),
             try_current: interner.intern("try_current"),
             is_err: interner.intern("is_err"),
@@ -551,6 +553,17 @@ impl<'i> Extractor<'i> {
                 // as `T`, the way `?` and `unwrap` do.
                 let last = ts.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
                 let passes = (last == "Ok" || last == "Some") && ts.elems.len() == 1;
+                // `State(state): State<AppState>`, `Json(body): Json<Req>`: a one-field wrapper
+                // pattern over a one-argument type binds the argument.
+                if let (false, Some(Ty::Path { args, .. }), [elem]) =
+                    (passes, &ty, ts.elems.iter().collect::<Vec<_>>().as_slice())
+                {
+                    if args.len() == 1 {
+                        let inner = args[0].clone();
+                        self.bind_pat(elem, ValueSrc::Unknown, Some(inner));
+                        return;
+                    }
+                }
                 for p in &ts.elems {
                     let s = if passes { src.clone() } else { ValueSrc::Unknown };
                     self.bind_pat(p, s, None);
@@ -564,8 +577,13 @@ impl<'i> Extractor<'i> {
                 }
             }
             syn::Pat::Struct(s) => {
+                // `let AppState { geo, .. } = state;`: each binding is that field of the value.
                 for f in &s.fields {
-                    self.bind_pat(&f.pat, ValueSrc::Unknown, None);
+                    let field = match &f.member {
+                        syn::Member::Named(id) => ValueSrc::Field(Box::new(src.clone()), self.ident(id)),
+                        syn::Member::Unnamed(i) => ValueSrc::TupleField(Box::new(src.clone()), i.index),
+                    };
+                    self.bind_pat(&f.pat, field, None);
                 }
             }
             syn::Pat::Slice(s) => {
@@ -656,6 +674,7 @@ impl<'i> Extractor<'i> {
             st.locals.push((name, id));
             return;
         }
+        let ctxs_before = self.cur().facts.ctxs.len();
         let value = self.expr(&init.expr);
         if let Some((_, diverge)) = &init.diverge {
             self.expr(diverge);
@@ -663,8 +682,25 @@ impl<'i> Extractor<'i> {
         let guard_call = self.guard_call(&value);
         let first_binding = self.cur().facts.bindings.len() as u32;
         self.bind_pat(pat, value, ty);
-        // `let g = m.lock().unwrap();` keeps the guard to the end of the block.
-        if let (Some(lock), syn::Pat::Ident(_)) = (guard_call, pat) {
+        // Closures made directly in the initializer (`Box::new(move || ..)`, either branch of an
+        // `if`) end up in the binding, so passing the binding to an offload API offloads them.
+        if matches!(pat, syn::Pat::Ident(_)) {
+            let st = self.cur();
+            let here = st.ctx;
+            for c in &mut st.facts.ctxs[ctxs_before..] {
+                if let (true, CtxKind::Closure { bound_to: bound @ None, .. }) = (c.parent == here, &mut c.kind) {
+                    *bound = Some(BindingId(first_binding));
+                }
+            }
+        }
+        // `let g = m.lock().unwrap();` (or `let Ok(g) = m.lock() else { .. };`) keeps the guard to
+        // the end of the block. `let _ = ..` drops it at once, so it stays a temporary.
+        let binds_guard = match pat {
+            syn::Pat::Ident(_) => true,
+            syn::Pat::TupleStruct(ts) => ts.elems.len() == 1 && matches!(ts.elems.first(), Some(syn::Pat::Ident(_))),
+            _ => false,
+        };
+        if let (Some(lock), true) = (guard_call, binds_guard) {
             let st = self.cur();
             let block_end = st.block_end;
             if let Some(g) = st.facts.guards.iter_mut().rev().find(|g| g.lock_call == lock) {
@@ -685,7 +721,7 @@ impl<'i> Extractor<'i> {
                     if self.kw.guard_methods.contains(name) {
                         return Some(id);
                     }
-                    if *name == self.kw.unwrap || *name == self.kw.expect {
+                    if *name == self.kw.unwrap || *name == self.kw.expect || *name == self.kw.unwrap_or_else {
                         v = receiver.clone();
                         continue;
                     }

@@ -25,6 +25,7 @@ pub fn to_value(analysis: &Analysis) -> Value {
                 "end_column": f.location.end_column,
                 "function": f.function,
                 "chain": f.chain.iter().map(|s| json!({"function": s.function, "path": s.path, "line": s.line, "column": s.column})).collect::<Vec<_>>(),
+                "related": f.related.iter().map(|r| json!({"message": r.message, "path": r.path, "line": r.line, "column": r.column})).collect::<Vec<_>>(),
                 "help": f.help,
                 "fingerprint": f.fingerprint,
             })

@@ -76,10 +76,14 @@ pub fn summary_line(analysis: &Analysis) -> String {
             .filter(|(k, _)| *k > 0)
             .map(|(k, s)| format!("{k} {}", s.as_str()))
             .collect();
+        let mut with_findings: Vec<&str> = analysis.findings.iter().map(|f| f.location.path.as_str()).collect();
+        with_findings.sort_unstable();
+        with_findings.dedup();
         format!(
-            "Found {n} {} ({}) in {files} {}.",
+            "Found {n} {} ({}) in {} of {files} {}.",
             plural(n, "finding", "findings"),
             parts.join(", "),
+            with_findings.len(),
             plural(files, "file", "files")
         )
     };

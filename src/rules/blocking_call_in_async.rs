@@ -1,53 +1,79 @@
 //! `blocking-call-in-async`: a call to a known blocking API (std::fs, thread::sleep, std::net, a
-//! sync database or HTTP client, ...) made directly in async context, where it stalls the worker
-//! thread and every task scheduled on it.
+//! sync database or HTTP client, ...) made in async context, directly or through sync helpers of
+//! the workspace, where it stalls the worker thread and every task scheduled on it.
 
-use super::{RawFinding, Rule, RuleMeta};
+use super::{chain_from, chain_sentence, RawFinding, Rule, RuleContext, RuleMeta};
 use crate::findings::Severity;
+use crate::model::callgraph::{SiteKind, Summary};
 use crate::model::context::{AsyncKind, Exec};
-use crate::model::Model;
 
 pub struct BlockingCallInAsync;
 
 pub static META: RuleMeta = RuleMeta {
     id: "blocking-call-in-async",
     default_severity: Severity::Critical,
-    summary: "a blocking call (std::fs, thread::sleep, std::net, a sync DB or HTTP client) in async code",
+    summary: "a blocking call (std::fs, thread::sleep, std::net, a sync DB or HTTP client) in async code, directly or through sync helpers",
     doc: include_str!("../../rules/blocking-call-in-async.md"),
 };
+
+/// "async fn `retry`", "an async block in `spawn_worker`".
+pub fn describe_place(kind: AsyncKind, name: &str) -> String {
+    match kind {
+        AsyncKind::AsyncFn => format!("async fn `{name}`"),
+        AsyncKind::AsyncBlock => format!("an async block in `{name}`"),
+        AsyncKind::AsyncClosure => format!("an async closure in `{name}`"),
+    }
+}
 
 impl Rule for BlockingCallInAsync {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
-    fn check(&self, model: &Model, out: &mut Vec<RawFinding>) {
+    fn check(&self, cx: &RuleContext, out: &mut Vec<RawFinding>) {
+        let model = cx.model;
         for f in model.all_fns() {
-            let func = model.func(f);
-            if func.calls.is_empty() {
-                continue;
-            }
-            let exec = model.exec_table(f);
-            for call in &func.calls {
-                let Exec::Async(kind, _) = exec.of(call.ctx) else { continue };
-                let Some(api_idx) = model.api_called(&model.cat.blocking, f, call) else { continue };
-                let api = &model.cat.blocking.apis[api_idx];
+            for site in &cx.graph.sites[cx.graph.index(f)] {
+                let Exec::Async(kind, _) = site.exec else { continue };
+                let call = &model.func(f).calls[site.call.idx()];
                 let name = model.fn_short_name(f);
-                let place = match kind {
-                    AsyncKind::AsyncFn => format!("async fn `{name}`"),
-                    AsyncKind::AsyncBlock => format!("an async block in `{name}`"),
-                    AsyncKind::AsyncClosure => format!("an async closure in `{name}`"),
-                };
-                out.push(RawFinding {
-                    rule: META.id,
-                    severity: api.severity.unwrap_or(META.default_severity),
-                    file: f.file,
-                    span: call.span,
-                    message: format!("blocking call `{}` inside {place}", api.display),
-                    help: api.help.clone(),
-                    function: model.fn_path(f),
-                    chain: Vec::new(),
-                });
+                match site.kind {
+                    SiteKind::Blocking(api_idx) => {
+                        let api = &model.cat.blocking.apis[api_idx];
+                        out.push(RawFinding {
+                            rule: META.id,
+                            severity: api.severity.unwrap_or(META.default_severity),
+                            file: f.file,
+                            span: call.span,
+                            message: format!("blocking call `{}` inside {}", api.display, describe_place(kind, &name)),
+                            help: api.help.clone(),
+                            function: model.fn_path(f),
+                            chain: Vec::new(),
+                            related: Vec::new(),
+                        });
+                    }
+                    SiteKind::Calls(helper) => {
+                        let Some(w) = cx.graph.witness(helper, Summary::Blocking) else { continue };
+                        let api = &model.cat.blocking.apis[w.api];
+                        let (chain, helpers) = chain_from(cx, f, site.call, helper, Summary::Blocking);
+                        let first = helpers.first().cloned().unwrap_or_default();
+                        out.push(RawFinding {
+                            rule: META.id,
+                            severity: api.severity.unwrap_or(META.default_severity),
+                            file: f.file,
+                            span: call.span,
+                            message: format!("{} (blocking)", chain_sentence(&name, &helpers, &api.display)),
+                            help: format!(
+                                "run `{first}` inside `tokio::task::spawn_blocking(move || ..)` and `.await` it, or make the chain async: {}",
+                                api.help
+                            ),
+                            function: model.fn_path(f),
+                            chain,
+                            related: Vec::new(),
+                        });
+                    }
+                    SiteKind::BlockOn(_) => {}
+                }
             }
         }
     }

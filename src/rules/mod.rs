@@ -2,11 +2,14 @@
 //! `rules/<rule-id>.md` and its fixtures are `fixtures/<rule-id>/`. Rules read the model and
 //! produce raw findings; they do no IO and print nothing.
 
+pub mod block_on_in_async;
 pub mod blocking_call_in_async;
+pub mod sync_lock_across_await;
 
 use crate::findings::Severity;
-use crate::model::Model;
-use crate::parse::facts::ByteSpan;
+use crate::model::callgraph::{CallGraph, Summary};
+use crate::model::{FnRef, Model};
+use crate::parse::facts::{ByteSpan, CallId};
 
 pub struct RuleMeta {
     /// The kebab-case id, which reads well after "allow".
@@ -28,6 +31,8 @@ pub struct RawFinding {
     pub help: String,
     pub function: String,
     pub chain: Vec<RawStep>,
+    /// Other places worth showing (the `.await` a guard is held across).
+    pub related: Vec<RawStep>,
 }
 
 #[derive(Clone, Debug)]
@@ -37,14 +42,59 @@ pub struct RawStep {
     pub span: ByteSpan,
 }
 
+/// What rules read: the model and the call graph built on it.
+pub struct RuleContext<'m, 'a> {
+    pub model: &'m Model<'a>,
+    pub graph: &'m CallGraph,
+}
+
 pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
-    fn check(&self, model: &Model, out: &mut Vec<RawFinding>);
+    fn check(&self, cx: &RuleContext, out: &mut Vec<RawFinding>);
 }
 
 /// Every rule, in the order `asynclint rules` lists them.
 pub fn all() -> &'static [&'static dyn Rule] {
-    &[&blocking_call_in_async::BlockingCallInAsync]
+    &[
+        &blocking_call_in_async::BlockingCallInAsync,
+        &block_on_in_async::BlockOnInAsync,
+        &sync_lock_across_await::SyncLockAcrossAwait,
+    ]
+}
+
+/// The chain from an async call site down to an API through sync helpers: one step per call,
+/// starting with the call in the async code. Also returns the helpers' short names, in order.
+pub fn chain_from(
+    cx: &RuleContext,
+    caller: FnRef,
+    call: CallId,
+    first: FnRef,
+    which: Summary,
+) -> (Vec<RawStep>, Vec<String>) {
+    let model = cx.model;
+    let span = |f: FnRef, c: CallId| model.func(f).calls[c.idx()].span;
+    let mut steps = vec![RawStep { function: model.fn_path(caller), file: caller.file, span: span(caller, call) }];
+    let mut names = Vec::new();
+    let mut cur = Some(first);
+    let mut guard = 0;
+    while let (Some(f), true) = (cur, guard < 64) {
+        guard += 1;
+        let Some(w) = cx.graph.witness(f, which) else { break };
+        names.push(model.fn_short_name(f));
+        steps.push(RawStep { function: model.fn_path(f), file: f.file, span: span(f, w.call) });
+        cur = w.via;
+    }
+    (steps, names)
+}
+
+/// "`a` calls `b`, which calls `c`, which calls `API`".
+pub fn chain_sentence(caller: &str, helpers: &[String], api: &str) -> String {
+    let mut s = format!("`{caller}` calls `{}`", helpers.first().map(String::as_str).unwrap_or("?"));
+    for h in helpers.iter().skip(1) {
+        s.push_str(&format!(", which calls `{h}`"));
+    }
+    s.push_str(&format!(", which calls `{api}`"));
+    s
 }
 
 pub fn by_id(id: &str) -> Option<&'static dyn Rule> {
