@@ -16,6 +16,15 @@ impl Model<'_> {
     /// Like `api_called`, with the call's target already resolved.
     pub fn api_called_with(&self, set: &ApiSet, f: FnRef, call: &CallSite, target: &Target) -> Option<usize> {
         let direct = match target {
+            // A workspace crate may be the catalogued crate itself (vendored code): a call into
+            // another crate of the workspace is also checked under the callee's public path.
+            Target::Workspace(g) if self.crate_of(f.file) != self.crate_of(g.file) => {
+                let (ty, name) = self.public_path(*g)?;
+                match ty {
+                    Some(t) => self.api_method(set, &t, name),
+                    None => self.api_fn(set, &self.module_path_of(*g, name)),
+                }
+            }
             Target::ExtFn(p) => self.api_fn(set, p),
             // `<T as Trait>::f(..)` names an associated fn as a method of `T`.
             Target::ExtMethod(t, m) => self.api_method(set, t, *m).or_else(|| {
@@ -76,6 +85,39 @@ impl Model<'_> {
             ty = self.cat.type_info(&ty)?.deref_to.clone()?;
         }
         None
+    }
+
+    /// The crate a file belongs to.
+    pub fn crate_of(&self, file: u32) -> Option<u32> {
+        self.mod_of.get(&(file, ModIdx(0))).map(|m| self.modules[m.0 as usize].krate)
+    }
+
+    /// A workspace fn as another crate names it: its impl type's path (for methods) and its name.
+    fn public_path(&self, g: FnRef) -> Option<(Option<SymPath>, Sym)> {
+        let func = self.func(g);
+        match func.owner {
+            Owner::Free => Some((None, func.name)),
+            Owner::Impl(i) => {
+                let imp = &self.file(g.file).impls[i.idx()];
+                let Ty::Path { path, .. } = &imp.self_ty else { return None };
+                let ty_name = *path.segs.last()?;
+                Some((Some(self.module_path_of(g, ty_name)), func.name))
+            }
+            Owner::Trait(_) => None,
+        }
+    }
+
+    /// `krate::module::name` for a name defined in the module of fn `g`.
+    pub(crate) fn module_path_of(&self, g: FnRef, name: Sym) -> SymPath {
+        let func = self.func(g);
+        let mut out = Vec::new();
+        if let Some(m) = self.mod_of.get(&(g.file, func.module)) {
+            let node = &self.modules[m.0 as usize];
+            out.push(self.crates[node.krate as usize].name);
+            out.extend(node.path.iter().skip(1));
+        }
+        out.push(name);
+        out.into()
     }
 
     pub fn canonical_type(&self, p: &SymPath) -> SymPath {

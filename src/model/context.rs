@@ -71,8 +71,24 @@ impl Model<'_> {
         match self.call_target(f, site) {
             Target::ExtFn(p) => self.cat.offload_paths.contains(&p),
             Target::ExtMethod(t, m) => self.cat.offload_methods.contains(&(t, m)),
-            Target::Workspace(g) => self.offload_wrappers.contains(&g),
+            Target::Workspace(g) => self.offload_wrappers.contains(&g) || self.api_called_with_offload(f, g),
             Target::Unknown => false,
+        }
+    }
+
+    /// A call into another workspace crate that is a catalogued offload API (`blocking::unblock`
+    /// when the `blocking` crate is part of the workspace).
+    fn api_called_with_offload(&self, f: FnRef, g: FnRef) -> bool {
+        if self.crate_of(f.file) == self.crate_of(g.file) {
+            return false;
+        }
+        let func = self.func(g);
+        match func.owner {
+            Owner::Free => {
+                let path = self.module_path_of(g, func.name);
+                self.cat.offload_paths.contains(&path)
+            }
+            _ => false,
         }
     }
 
