@@ -5,8 +5,14 @@
 use asynclint::workspace::WorkspaceInput;
 use asynclint::{analyze, rules, MemoryLoader, Options};
 
-const HEADINGS: &[&str] =
-    &["## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Known problems", "## Configuration"];
+const HEADINGS: &[&str] = &[
+    "## What it does",
+    "## Why is this bad?",
+    "## Example",
+    "## Use instead",
+    "## Known problems",
+    "## Configuration",
+];
 
 /// The ```rust blocks between a heading and the next `## ` heading.
 fn rust_blocks<'a>(doc: &'a str, heading: &str) -> Vec<&'a str> {
@@ -46,7 +52,13 @@ fn every_rule_doc_has_the_headings_and_its_examples_are_true() {
         assert_eq!(examples.len(), 1, "rules/{}.md: Example needs exactly one rust block", meta.id);
         let found = findings_of(examples[0]);
         let own: Vec<_> = found.iter().filter(|(r, _)| r == meta.id).collect();
-        assert_eq!(own.len(), 1, "rules/{}.md: Example must yield exactly one `{}` finding, got {found:?}", meta.id, meta.id);
+        assert_eq!(
+            own.len(),
+            1,
+            "rules/{}.md: Example must yield exactly one `{}` finding, got {found:?}",
+            meta.id,
+            meta.id
+        );
         let instead = rust_blocks(doc, "## Use instead");
         assert!(!instead.is_empty(), "rules/{}.md: Use instead has no rust block", meta.id);
         for block in instead {
