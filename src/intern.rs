@@ -24,10 +24,11 @@ pub struct Interner {
     shared: Mutex<Table>,
 }
 
+/// Each string is stored once, shared by the map and the list.
 #[derive(Default)]
 struct Table {
-    map: HashMap<Box<str>, Sym>,
-    strings: Vec<Box<str>>,
+    map: HashMap<std::sync::Arc<str>, Sym>,
+    strings: Vec<std::sync::Arc<str>>,
 }
 
 impl Default for Interner {
@@ -73,8 +74,9 @@ impl Table {
             return sym;
         }
         let sym = Sym(self.strings.len() as u32);
-        self.strings.push(s.into());
-        self.map.insert(s.into(), sym);
+        let shared: std::sync::Arc<str> = s.into();
+        self.strings.push(shared.clone());
+        self.map.insert(shared, sym);
         sym
     }
 }
@@ -91,6 +93,14 @@ impl Names {
 
     pub fn intern(&mut self, s: &str) -> Sym {
         self.table.get_or_insert(s)
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.strings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.strings.is_empty()
     }
 
     pub fn lookup(&self, s: &str) -> Option<Sym> {

@@ -18,8 +18,6 @@ pub mod workspace;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use rayon::prelude::*;
-
 use catalogue::{ApiEntry, Catalogue, OffloadEntry};
 use findings::{ChainStep, ErrorKind, FileError, Finding, Related};
 use intern::Interner;
@@ -92,8 +90,7 @@ pub fn analyze(
         .num_threads(options.threads.unwrap_or(0))
         .build()
         .map_err(|e| AnalysisError(format!("cannot start worker threads: {e}")))?;
-    let parsed: Vec<(Option<FileFacts>, Option<FileError>)> =
-        pool.install(|| input.files.par_iter().map(|path| parse_one(path, loader, &interner)).collect());
+    let parsed = parse_all(input, loader, &interner, pool);
     lap("parse", &mut timings);
     let mut names = interner.freeze();
     let cat = Catalogue::load(&mut names, &options.extra_apis, &options.extra_offload)
@@ -122,7 +119,43 @@ pub fn analyze(
     Ok(Analysis { findings, errors, files: input.files.len(), timings })
 }
 
-fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner) -> (Option<FileFacts>, Option<FileError>) {
+/// Parses every file on the pool, largest first, each thread taking the next file as it finishes
+/// one. Largest-first balances the threads (no core idles at the end on a huge file) and keeps the
+/// memory peak low: the biggest syntax trees are built and dropped while the facts are still few,
+/// and their pages are reused for facts later.
+fn parse_all(
+    input: &WorkspaceInput,
+    loader: &dyn SourceLoader,
+    interner: &Interner,
+    pool: rayon::ThreadPool,
+) -> Vec<Parsed> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let n = input.files.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(input.sizes.get(i).copied().unwrap_or(0)), i));
+    let next = AtomicUsize::new(0);
+    let per_thread: Vec<Vec<(usize, Parsed)>> = pool.broadcast(|_| {
+        let mut done = Vec::new();
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&i) = order.get(k) else { break };
+            done.push((i, parse_one(&input.files[i], loader, interner)));
+        }
+        done
+    });
+    // Ending the pool ends its threads, and with them their interning caches.
+    drop(pool);
+    let mut out: Vec<Parsed> = (0..n).map(|_| (None, None)).collect();
+    for (i, r) in per_thread.into_iter().flatten() {
+        out[i] = r;
+    }
+    out
+}
+
+/// One file's outcome: its facts, or the error that kept it from having any.
+type Parsed = (Option<FileFacts>, Option<FileError>);
+
+fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner) -> Parsed {
     let io_error = |message: String| FileError {
         kind: ErrorKind::IoError,
         path: path.to_string(),

@@ -38,6 +38,8 @@ pub struct WorkspaceInput {
     pub crates: Vec<CrateSpec>,
     /// Relative paths with `/`, sorted.
     pub files: Vec<String>,
+    /// File sizes in bytes, when known (parallel to `files`): the largest files are parsed first.
+    pub sizes: Vec<u64>,
 }
 
 /// Joins and normalises a relative path (`a/b/../c.rs` -> `a/c.rs`); `None` if it leaves the root.

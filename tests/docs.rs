@@ -33,7 +33,7 @@ fn rust_blocks<'a>(doc: &'a str, heading: &str) -> Vec<&'a str> {
 fn findings_of(code: &str) -> Vec<(String, String)> {
     let mut loader = MemoryLoader::default();
     loader.files.insert("doc.rs".to_string(), code.as_bytes().to_vec());
-    let input = WorkspaceInput { crates: Vec::new(), files: vec!["doc.rs".to_string()] };
+    let input = WorkspaceInput { files: vec!["doc.rs".to_string()], ..Default::default() };
     let analysis = analyze(&input, &loader, &Options::default()).unwrap();
     assert!(analysis.errors.is_empty(), "doc code does not parse: {:?}\n{code}", analysis.errors);
     analysis.findings.into_iter().map(|f| (f.rule.to_string(), f.message)).collect()

@@ -111,7 +111,7 @@ fn rule_fixtures_match_their_annotations() {
             };
             let mut loader = MemoryLoader::default();
             loader.files.insert(shown.clone(), text.into_bytes());
-            let input = WorkspaceInput { crates: Vec::new(), files: vec![shown.clone()] };
+            let input = WorkspaceInput { files: vec![shown.clone()], ..Default::default() };
             let analysis = analyze(&input, &loader, &Options::default()).unwrap();
             for e in &analysis.errors {
                 problems.push(format!("error      {}: {:?} {}", e.path, e.kind, e.message));

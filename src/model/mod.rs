@@ -8,7 +8,7 @@ pub mod context;
 pub mod resolve;
 pub mod types;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::catalogue::{Catalogue, SymPath};
 use crate::intern::{Names, Sym};
@@ -84,6 +84,8 @@ pub struct Model<'a> {
     pub impls_by_trait: HashMap<(u32, TraitIdx), Vec<(u32, ImplIdx)>>,
     /// Workspace fns that hand a parameter to an offload API.
     pub offload_wrappers: std::collections::HashSet<FnRef>,
+    /// Library crates of the workspace by name (the first one, when two share a name).
+    pub lib_crates: HashMap<Sym, ModId>,
     lookup_cache: resolve::LookupCache,
     /// Memoised call return types, by (fn, call).
     ret_cache: std::cell::RefCell<rustc_hash::FxHashMap<(FnRef, CallId), RTy>>,
@@ -123,17 +125,24 @@ impl<'a> Model<'a> {
             paths,
             crates: Vec::new(),
             modules: Vec::new(),
-            mod_of: HashMap::new(),
+            mod_of: HashMap::default(),
             wk,
-            impls_by_struct: HashMap::new(),
-            impls_by_trait: HashMap::new(),
+            impls_by_struct: HashMap::default(),
+            impls_by_trait: HashMap::default(),
             offload_wrappers: std::collections::HashSet::new(),
+            lib_crates: HashMap::default(),
             lookup_cache: Default::default(),
             ret_cache: Default::default(),
             method_cache: Default::default(),
             truncated: Default::default(),
         };
         model.build_module_tree(input);
+        for c in &model.crates {
+            let root = &model.modules[c.root.0 as usize];
+            if root.local == ModIdx(0) && model.paths[root.file as usize].ends_with("lib.rs") {
+                model.lib_crates.entry(c.name).or_insert(c.root);
+            }
+        }
         model.index_impls();
         model.offload_wrappers = model.find_offload_wrappers();
         model
@@ -179,7 +188,7 @@ impl<'a> Model<'a> {
             let krate = self.crates.len() as u32;
             let name = self.intern_lookup(&spec.name, &mut names_mut);
             let root = self.assign_file(file, krate, vec![self.wk.crate_], None, true, &index);
-            self.crates.push(CrateNode { name, root, deps: HashMap::new() });
+            self.crates.push(CrateNode { name, root, deps: HashMap::default() });
             crate_of_spec[ci] = Some(krate);
         }
         // Files no crate reaches are analysed as crate roots of their own, with the dependencies of
@@ -192,7 +201,7 @@ impl<'a> Model<'a> {
             let root = self.assign_file(file, krate, vec![self.wk.crate_], None, true, &index);
             let stem = self.paths[file as usize].rsplit('/').next().unwrap_or("").trim_end_matches(".rs").to_string();
             let name = self.intern_lookup(&stem, &mut names_mut);
-            self.crates.push(CrateNode { name, root, deps: HashMap::new() });
+            self.crates.push(CrateNode { name, root, deps: HashMap::default() });
             let path = &self.paths[file as usize];
             let owner = input
                 .crates
@@ -203,12 +212,12 @@ impl<'a> Model<'a> {
                 .map(|(i, _)| i);
             if let Some(ci) = owner {
                 crate_of_spec.push(Some(krate));
-                self.fill_deps(krate, input, ci, &mut names_mut);
+                self.fill_deps(krate, input, ci, &mut names_mut, &index);
             }
         }
         for (ci, krate) in crate_of_spec.iter().enumerate().take(input.crates.len()) {
             if let Some(k) = krate {
-                self.fill_deps(*k, input, ci, &mut names_mut);
+                self.fill_deps(*k, input, ci, &mut names_mut, &index);
             }
         }
     }
@@ -218,12 +227,19 @@ impl<'a> Model<'a> {
         self.names.lookup(s).unwrap_or(Sym(u32::MAX))
     }
 
-    fn fill_deps(&mut self, krate: u32, input: &WorkspaceInput, spec_idx: usize, scratch: &mut Vec<Sym>) {
+    fn fill_deps(
+        &mut self,
+        krate: u32,
+        input: &WorkspaceInput,
+        spec_idx: usize,
+        scratch: &mut Vec<Sym>,
+        file_index: &HashMap<&str, u32>,
+    ) {
         let spec = &input.crates[spec_idx];
-        let mut deps = HashMap::new();
+        let mut deps = HashMap::default();
         let lib_root = |model: &Model, name: &str| -> Option<ModId> {
             input.crates.iter().find(|c| c.kind == CrateKind::Lib && c.name == name).and_then(|c| {
-                let file = model.paths.iter().position(|p| *p == c.root)? as u32;
+                let file = *file_index.get(c.root.as_str())?;
                 model.mod_of.get(&(file, ModIdx(0))).copied()
             })
         };
@@ -279,7 +295,7 @@ impl<'a> Model<'a> {
                 krate,
                 parent: parent_id,
                 path: mod_path,
-                children: HashMap::new(),
+                children: HashMap::default(),
             });
             self.mod_of.insert((file, ModIdx(local as u32)), id);
             ids.push(id);
@@ -337,8 +353,8 @@ impl<'a> Model<'a> {
     }
 
     fn index_impls(&mut self) {
-        let mut by_struct: HashMap<(u32, StructIdx), Vec<(u32, ImplIdx)>> = HashMap::new();
-        let mut by_trait: HashMap<(u32, TraitIdx), Vec<(u32, ImplIdx)>> = HashMap::new();
+        let mut by_struct: HashMap<(u32, StructIdx), Vec<(u32, ImplIdx)>> = HashMap::default();
+        let mut by_trait: HashMap<(u32, TraitIdx), Vec<(u32, ImplIdx)>> = HashMap::default();
         for file in 0..self.files.len() as u32 {
             for (i, imp) in self.file(file).impls.iter().enumerate() {
                 let id = (file, ImplIdx(i as u32));
@@ -420,7 +436,7 @@ impl WellKnown {
             "std::result::Result::Err",
             "std::mem::drop",
         ];
-        let mut prelude = HashMap::new();
+        let mut prelude = HashMap::default();
         for path in prelude_list {
             let sp = p(path);
             prelude.insert(sp[sp.len() - 1], sp);

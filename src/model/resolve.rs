@@ -20,6 +20,8 @@ pub enum Res {
     /// A local enum or union: a type we know is local, with nothing more to say about it.
     OpaqueType,
     Static(u32, StaticIdx),
+    /// A const: named, with no type kept.
+    Const,
     /// A path into another crate, canonical (`core::` and `alloc::` read as `std::`).
     Ext(SymPath),
     /// A generic parameter: its type is unknown.
@@ -168,10 +170,10 @@ impl Model<'_> {
             return Some(Res::Ext(Box::new([self.wk.std])));
         }
         // A workspace library is reachable by name even where the manifest was not read.
-        self.crates.iter().find(|c| c.name == name && c.root != krate.root).and_then(|c| {
-            let root = &self.modules[c.root.0 as usize];
-            (root.local == ModIdx(0) && self.paths[root.file as usize].ends_with("lib.rs")).then_some(Res::Mod(c.root))
-        })
+        match self.lib_crates.get(&name) {
+            Some(&root) if root != krate.root => Some(Res::Mod(root)),
+            _ => None,
+        }
     }
 
     pub(crate) fn lookup_in_module(&self, m: ModId, name: Sym, ns: Ns, guard: &mut Guard) -> Option<Res> {
@@ -254,7 +256,8 @@ impl Model<'_> {
     fn item_res(&self, file: u32, scope: ScopeId, item: &Item, ns: Ns) -> Option<Res> {
         let r = match (item.kind, ns) {
             (ItemKind::Fn(f), Ns::Value) => Res::Fn(FnRef { file, func: f }),
-            (ItemKind::Static(s) | ItemKind::Const(s), Ns::Value) => Res::Static(file, s),
+            (ItemKind::Static(s), Ns::Value) => Res::Static(file, s),
+            (ItemKind::Const, Ns::Value) => Res::Const,
             (ItemKind::Struct(s), _) => Res::Struct(file, s),
             (ItemKind::Enum | ItemKind::Union, Ns::Type | Ns::Module) => Res::OpaqueType,
             (ItemKind::Trait(t), Ns::Type | Ns::Module) => Res::Trait(file, t),

@@ -324,17 +324,9 @@ impl<'i> Extractor<'i> {
                 });
                 self.add_item(scope, self.ident(&s.ident), ItemKind::Static(idx), &s.vis);
             }
-            syn::Item::Const(c) => {
-                let idx = StaticIdx(self.facts.statics.len() as u32);
-                let ty = self.ty(&c.ty);
-                self.facts.statics.push(StaticFacts {
-                    name: self.ident(&c.ident),
-                    scope,
-                    ty,
-                    span: span_of(c.ident.span()),
-                });
-                self.add_item(scope, self.ident(&c.ident), ItemKind::Const(idx), &c.vis);
-            }
+            // Consts are named but not typed: generated bindings declare them by the hundred
+            // thousand, and a const is never a receiver any rule judges.
+            syn::Item::Const(c) => self.add_item(scope, self.ident(&c.ident), ItemKind::Const, &c.vis),
             syn::Item::Type(t) => {
                 let idx = AliasIdx(self.facts.aliases.len() as u32);
                 let generics = self.generic_names(&t.generics).into();
@@ -521,7 +513,7 @@ impl<'i> Extractor<'i> {
         let st = self.cur();
         let id = BindingId(st.facts.bindings.len() as u32);
         let scope = st.scope;
-        st.facts.bindings.push(Binding { name, ty, init, scope });
+        st.facts.bindings.push(Binding { name, ty: ty.map(Box::new), init, scope });
         st.locals.push((name, id));
         id
     }
@@ -665,7 +657,7 @@ impl<'i> Extractor<'i> {
                 let st = self.cur();
                 let id = BindingId(st.facts.bindings.len() as u32);
                 let scope = st.scope;
-                st.facts.bindings.push(Binding { name, ty: ty.clone(), init: ValueSrc::Unknown, scope });
+                st.facts.bindings.push(Binding { name, ty: ty.clone().map(Box::new), init: ValueSrc::Unknown, scope });
                 id
             };
             let ctx = self.closure(c, None, Some(id));
@@ -879,7 +871,7 @@ impl<'i> Extractor<'i> {
                 if p.qself.is_some() {
                     return ValueSrc::Unknown;
                 }
-                ValueSrc::Path(self.path(&p.path))
+                ValueSrc::Path(Box::new(self.path(&p.path)))
             }
             syn::Expr::Range(r) => {
                 if let Some(x) = &r.start {
@@ -913,7 +905,7 @@ impl<'i> Extractor<'i> {
                 if s.qself.is_some() {
                     return ValueSrc::Unknown;
                 }
-                ValueSrc::Struct(self.path(&s.path))
+                ValueSrc::Struct(Box::new(self.path(&s.path)))
             }
             syn::Expr::Try(t) => self.expr(&t.expr),
             syn::Expr::TryBlock(t) => {
@@ -1081,7 +1073,7 @@ impl<'i> Extractor<'i> {
                 if is_local {
                     Callee::Other
                 } else {
-                    let qself = p.qself.as_ref().map(|q| self.ty(&q.ty));
+                    let qself = p.qself.as_ref().map(|q| Box::new(self.ty(&q.ty)));
                     let mut path = self.path(&p.path);
                     if let Some(q) = &p.qself {
                         // `<T as Trait>::f`: keep `Trait::f`; `<T>::f`: keep `f` with `T` as qself.

@@ -54,9 +54,9 @@ pub enum ValueSrc {
     /// The value returned by a recorded call site.
     Call(CallId),
     /// A path expression: a static, a const, a unit struct, a fn item.
-    Path(Path),
+    Path(Box<Path>),
     /// A struct literal `Path { .. }`.
-    Struct(Path),
+    Struct(Box<Path>),
     Closure(CtxId),
     /// A parameter of a closure, by position.
     ClosureParam(CtxId, u32),
@@ -67,7 +67,7 @@ pub enum ValueSrc {
 #[derive(Clone, Debug)]
 pub struct Binding {
     pub name: Sym,
-    pub ty: Option<Ty>,
+    pub ty: Option<Box<Ty>>,
     pub init: ValueSrc,
     /// The scope the type annotation is resolved in.
     pub scope: ScopeId,
@@ -77,7 +77,7 @@ pub struct Binding {
 pub enum Callee {
     /// `a::b(..)`, or `<T as Tr>::f(..)` with `qself = Some(T)` and `path = Tr::f`.
     Path {
-        qself: Option<Ty>,
+        qself: Option<Box<Ty>>,
         path: Path,
     },
     Method {
@@ -189,7 +189,7 @@ pub enum ItemKind {
     /// `mod x;`: the index into the module's `out_of_line` list.
     ModFile(u32),
     Static(StaticIdx),
-    Const(StaticIdx),
+    Const,
     TypeAlias(AliasIdx),
 }
 
@@ -304,6 +304,50 @@ pub struct FileFacts {
 }
 
 impl FileFacts {
+    /// Drops the spare capacity that growth left behind, since facts live for the whole run, and
+    /// the bindings of fns without calls, since bindings only serve to type call receivers and
+    /// arguments.
+    pub fn shrink(&mut self) {
+        for f in &mut self.fns {
+            if f.calls.is_empty() {
+                f.bindings = Vec::new();
+            }
+            f.bindings.shrink_to_fit();
+            f.calls.shrink_to_fit();
+            f.ctxs.shrink_to_fit();
+            f.awaits.shrink_to_fit();
+            f.guards.shrink_to_fit();
+            f.drops.shrink_to_fit();
+        }
+        for s in &mut self.scopes {
+            s.items.shrink_to_fit();
+            s.uses.shrink_to_fit();
+            s.generics.shrink_to_fit();
+            s.generic_bounds.shrink_to_fit();
+        }
+        for m in &mut self.modules {
+            m.out_of_line.shrink_to_fit();
+        }
+        for s in &mut self.structs {
+            s.fields.shrink_to_fit();
+        }
+        for i in &mut self.impls {
+            i.methods.shrink_to_fit();
+        }
+        for t in &mut self.traits {
+            t.methods.shrink_to_fit();
+        }
+        self.modules.shrink_to_fit();
+        self.scopes.shrink_to_fit();
+        self.fns.shrink_to_fit();
+        self.structs.shrink_to_fit();
+        self.impls.shrink_to_fit();
+        self.traits.shrink_to_fit();
+        self.statics.shrink_to_fit();
+        self.aliases.shrink_to_fit();
+        self.extern_crates.shrink_to_fit();
+    }
+
     pub fn scope(&self, id: ScopeId) -> &Scope {
         &self.scopes[id.idx()]
     }

@@ -30,7 +30,8 @@ pub fn parse_facts(text: &str, interner: &Interner) -> Result<FileFacts, SyntaxE
         let r = e.span().byte_range();
         SyntaxError { span: ByteSpan { start: r.start as u32, end: r.end as u32 }, message: e.to_string() }
     })?;
-    let facts = extract::Extractor::new(interner).extract_file(&file);
+    let mut facts = extract::Extractor::new(interner).extract_file(&file);
+    facts.shrink();
     // Dropping a deeply nested tree recurses as deep as parsing did; do it here, on the parsing
     // thread with its large stack, not on whichever thread would drop it later.
     drop(file);

@@ -51,6 +51,7 @@ pub fn walk(paths: &[PathBuf], options: &WalkOptions) -> Result<Walked, WalkErro
     };
     let base_canon = base.canonicalize().unwrap_or_else(|_| base.clone());
     let mut files: BTreeSet<String> = BTreeSet::new();
+    let mut sizes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut manifests: Vec<(String, PathBuf)> = Vec::new();
     let mut errors = Vec::new();
     for root in paths {
@@ -109,6 +110,7 @@ pub fn walk(paths: &[PathBuf], options: &WalkOptions) -> Result<Walked, WalkErro
             let path = entry.path();
             let rel = rel_display(&base_canon, &canon_parent(path), path);
             if path.extension().is_some_and(|e| e == "rs") {
+                sizes.insert(rel.clone(), entry.metadata().map_or(0, |m| m.len()));
                 files.insert(rel);
             } else if entry.file_name() == "Cargo.toml" {
                 let dir = crate::workspace::parent_dir(&rel).to_string();
@@ -142,7 +144,9 @@ pub fn walk(paths: &[PathBuf], options: &WalkOptions) -> Result<Walked, WalkErro
         }
     }
     let crates: Vec<CrateSpec> = cargo::crates_of(&parsed, &files);
-    Ok(Walked { base, input: WorkspaceInput { crates, files: files.into_iter().collect() }, errors })
+    let files: Vec<String> = files.into_iter().collect();
+    let sizes = files.iter().map(|f| sizes.get(f).copied().unwrap_or(0)).collect();
+    Ok(Walked { base, input: WorkspaceInput { crates, files, sizes }, errors })
 }
 
 /// The nearest folder at or above `dir` with a Cargo.toml that is a package.
