@@ -4,38 +4,39 @@
 use serde_json::{json, Value};
 
 use super::count_by_severity;
+use crate::findings::{FileError, Finding};
 use crate::Analysis;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// One finding as it appears in the `findings` array (and, one per line, in `json-lines`).
+pub fn finding_value(f: &Finding) -> Value {
+    json!({
+        "rule": f.rule,
+        "severity": f.severity.as_str(),
+        "message": f.message,
+        "path": f.location.path,
+        "line": f.location.line,
+        "column": f.location.column,
+        "end_line": f.location.end_line,
+        "end_column": f.location.end_column,
+        "function": f.function,
+        "chain": f.chain.iter().map(|s| json!({"function": s.function, "path": s.path, "line": s.line, "column": s.column})).collect::<Vec<_>>(),
+        "related": f.related.iter().map(|r| json!({"message": r.message, "path": r.path, "line": r.line, "column": r.column})).collect::<Vec<_>>(),
+        "help": f.help,
+        "fingerprint": f.fingerprint,
+    })
+}
+
+/// One file error as it appears in the `errors` array (and, one per line, in `json-lines`).
+pub fn error_value(e: &FileError) -> Value {
+    json!({"kind": e.kind.as_str(), "path": e.path, "line": e.line, "column": e.column, "message": e.message})
+}
+
 pub fn to_value(analysis: &Analysis) -> Value {
     let [critical, high, medium] = count_by_severity(&analysis.findings);
-    let findings: Vec<Value> = analysis
-        .findings
-        .iter()
-        .map(|f| {
-            json!({
-                "rule": f.rule,
-                "severity": f.severity.as_str(),
-                "message": f.message,
-                "path": f.location.path,
-                "line": f.location.line,
-                "column": f.location.column,
-                "end_line": f.location.end_line,
-                "end_column": f.location.end_column,
-                "function": f.function,
-                "chain": f.chain.iter().map(|s| json!({"function": s.function, "path": s.path, "line": s.line, "column": s.column})).collect::<Vec<_>>(),
-                "related": f.related.iter().map(|r| json!({"message": r.message, "path": r.path, "line": r.line, "column": r.column})).collect::<Vec<_>>(),
-                "help": f.help,
-                "fingerprint": f.fingerprint,
-            })
-        })
-        .collect();
-    let errors: Vec<Value> = analysis
-        .errors
-        .iter()
-        .map(|e| json!({"kind": e.kind.as_str(), "path": e.path, "line": e.line, "column": e.column, "message": e.message}))
-        .collect();
+    let findings: Vec<Value> = analysis.findings.iter().map(finding_value).collect();
+    let errors: Vec<Value> = analysis.errors.iter().map(error_value).collect();
     json!({
         "version": SCHEMA_VERSION,
         "tool": {"name": "asynclint", "version": env!("CARGO_PKG_VERSION")},

@@ -2,9 +2,16 @@
 //! files or sees syntax. Human formats escape whatever came from the code under review, so that a
 //! hostile file cannot drive the terminal.
 
+pub mod cargo_json;
 pub mod concise;
 pub mod full;
+pub mod github;
+pub mod gitlab;
 pub mod json;
+pub mod json_lines;
+pub mod markdown;
+pub mod rdjson;
+pub mod sarif;
 
 use std::collections::HashMap;
 
