@@ -163,6 +163,9 @@ pub struct ApiSet {
     pub methods: HashMap<(SymPath, Sym), usize>,
     pub trait_methods: HashMap<Sym, Vec<(SymPath, usize)>>,
     pub arg_methods: HashMap<Sym, Vec<(HashSet<SymPath>, usize)>>,
+    /// The index in `apis` of the first entry from the user's configuration (`[[blocking-api]]`),
+    /// if any: those also match the user's own fns inside their crate.
+    pub user_from: Option<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -176,6 +179,9 @@ pub struct Catalogue {
     pub closure_params: HashMap<SymPath, Vec<SymPath>>,
     pub offload_paths: HashSet<SymPath>,
     pub offload_methods: HashSet<(SymPath, Sym)>,
+    /// The user's own offload fns and methods (`[[offload]]`), matched inside their crate too.
+    pub user_offload_paths: HashSet<SymPath>,
+    pub user_offload_methods: HashSet<(SymPath, Sym)>,
     /// Sync locks by (type, guard-returning method).
     pub locks: HashMap<(SymPath, Sym), LockInfo>,
 }
@@ -202,7 +208,13 @@ impl Catalogue {
         let offload: OffloadFile = parse("rules/offload-apis.toml", OFFLOAD_APIS_TOML)?;
         let block_on: BlockingFile = parse("rules/block-on-apis.toml", BLOCK_ON_APIS_TOML)?;
         let mut cat = Catalogue::default();
-        for entry in blocking.api.iter().chain(extra_apis) {
+        for entry in &blocking.api {
+            cat.blocking.add(names, entry);
+        }
+        if !extra_apis.is_empty() {
+            cat.blocking.user_from = Some(cat.blocking.apis.len());
+        }
+        for entry in extra_apis {
             cat.blocking.add(names, entry);
         }
         for entry in &block_on.api {
@@ -245,6 +257,13 @@ impl Catalogue {
             if !f.closure_params.is_empty() {
                 let params = f.closure_params.iter().map(|p| sym_path(names, p)).collect();
                 cat.closure_params.insert(path, params);
+            }
+        }
+        for o in extra_offload {
+            cat.user_offload_paths.extend(o.paths.iter().map(|p| sym_path(names, p)));
+            if let Some(t) = &o.type_ {
+                let tp = sym_path(names, t);
+                cat.user_offload_methods.extend(o.methods.iter().map(|m| (tp.clone(), names.intern(m))));
             }
         }
         for o in offload.offload.iter().chain(extra_offload) {

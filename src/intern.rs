@@ -5,9 +5,71 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-/// An interned string. Only meaningful together with the `Interner`/`Names` that made it.
+/// An interned string. Only meaningful together with the `Interner`/`Names` that made it, so it is
+/// serialized through `codec`, which maps it to an index into a string table of its own.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
 pub struct Sym(pub u32);
+
+/// Serializing symbols for the on-disk cache. While encoding, each symbol is written as its
+/// position in a per-file table (recorded here); while decoding, each position is mapped back to
+/// a symbol of the current interner. Outside an encode or decode, a symbol cannot be serialized.
+pub mod codec {
+    use super::Sym;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    /// Positions given so far, and the symbols in position order.
+    type Table = (HashMap<Sym, u32>, Vec<Sym>);
+
+    thread_local! {
+        static ENCODING: RefCell<Option<Table>> = const { RefCell::new(None) };
+        static DECODING: RefCell<Option<Vec<Sym>>> = const { RefCell::new(None) };
+    }
+
+    pub fn begin_encode() {
+        ENCODING.with(|e| *e.borrow_mut() = Some((HashMap::new(), Vec::new())));
+    }
+
+    /// The symbols written since `begin_encode`, in table order.
+    pub fn end_encode() -> Vec<Sym> {
+        ENCODING.with(|e| e.borrow_mut().take().map(|(_, order)| order).unwrap_or_default())
+    }
+
+    pub fn begin_decode(table: Vec<Sym>) {
+        DECODING.with(|d| *d.borrow_mut() = Some(table));
+    }
+
+    pub fn end_decode() {
+        DECODING.with(|d| *d.borrow_mut() = None);
+    }
+
+    impl serde::Serialize for Sym {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let local = ENCODING.with(|e| {
+                let mut e = e.borrow_mut();
+                let (map, order) = e.as_mut()?;
+                Some(*map.entry(*self).or_insert_with(|| {
+                    order.push(*self);
+                    order.len() as u32 - 1
+                }))
+            });
+            match local {
+                Some(i) => s.serialize_u32(i),
+                None => Err(serde::ser::Error::custom("symbols are serialized only through intern::codec")),
+            }
+        }
+    }
+
+    impl<'de> serde::Deserialize<'de> for Sym {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Sym, D::Error> {
+            let local = u32::deserialize(d)?;
+            // A cache is never trusted: an index outside the table is an error, not a panic.
+            DECODING
+                .with(|t| t.borrow().as_ref().and_then(|t| t.get(local as usize).copied()))
+                .ok_or_else(|| serde::de::Error::custom("symbol index outside the table"))
+        }
+    }
+}
 
 static NEXT_INTERNER_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -59,6 +121,17 @@ impl Interner {
             cache.1.insert(s.into(), sym);
             sym
         })
+    }
+
+    /// The string of a symbol, while the table is still shared.
+    pub fn name(&self, sym: Sym) -> std::sync::Arc<str> {
+        let table = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        table.strings.get(sym.0 as usize).cloned().unwrap_or_else(|| std::sync::Arc::from(""))
+    }
+
+    /// Frees this thread's cache; parsing threads call it when the parallel phase ends.
+    pub fn release_thread_cache() {
+        CACHE.with(|cache| *cache.borrow_mut() = (0, HashMap::new()));
     }
 
     /// Ends the parallel phase: the table becomes a plain single-threaded one.

@@ -4,7 +4,11 @@
 //! it except the walk's disk access and the printing: `analyze` takes the list of crates and files
 //! and a `SourceLoader`, and returns plain data. Only the binary prints or picks an exit code.
 
+pub mod baseline;
+pub mod cache;
 pub mod catalogue;
+pub mod config;
+pub mod diff;
 pub mod findings;
 pub mod intern;
 pub mod lines;
@@ -12,6 +16,7 @@ pub mod model;
 pub mod parse;
 pub mod report;
 pub mod rules;
+pub mod suppress;
 pub mod walk;
 pub mod workspace;
 
@@ -53,6 +58,27 @@ pub struct Options {
     /// The user's extra blocking APIs and offload functions.
     pub extra_apis: Vec<ApiEntry>,
     pub extra_offload: Vec<OffloadEntry>,
+    /// Report suppression directives without ` -- reason` (config `require-reason`).
+    pub require_reason: bool,
+    /// Where parsed facts are kept between runs, if anywhere.
+    pub cache: Option<std::sync::Arc<dyn FactsCache>>,
+}
+
+/// Keeps the facts of files between runs, by path and content hash. The binary keeps them on
+/// disk (`cache::DiskCache`); the analysis only asks and offers, and never trusts what it gets:
+/// a blob that does not decode is parsed again.
+pub trait FactsCache: Send + Sync {
+    fn get(&self, path: &str, hash: u64) -> Option<&[u8]>;
+    fn put(&self, path: &str, hash: u64, blob: Vec<u8>);
+}
+
+/// The content hash the cache is keyed by (with the tool version, kept by the cache itself).
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write_usize(bytes.len());
+    h.write(bytes);
+    h.finish()
 }
 
 /// The result of an analysis: findings and file errors, both sorted.
@@ -70,7 +96,7 @@ pub struct AnalysisError(pub String);
 
 /// Syn recurses once per nesting level; deeply nested code needs a stack far larger than the
 /// default 2 MiB. Only touched pages are ever committed.
-const PARSE_STACK: usize = 512 << 20;
+const PARSE_STACK: usize = 1 << 30;
 
 pub fn analyze(
     input: &WorkspaceInput,
@@ -90,16 +116,23 @@ pub fn analyze(
         .num_threads(options.threads.unwrap_or(0))
         .build()
         .map_err(|e| AnalysisError(format!("cannot start worker threads: {e}")))?;
-    let parsed = parse_all(input, loader, &interner, pool);
+    let parsed = parse_all(input, loader, &interner, &pool, options.cache.as_deref());
     lap("parse", &mut timings);
     let mut names = interner.freeze();
     let cat = Catalogue::load(&mut names, &options.extra_apis, &options.extra_offload)
         .map_err(|e| AnalysisError(format!("{}: {}", e.file, e.message)))?;
-    let (facts, errors): (Vec<Option<FileFacts>>, Vec<Option<FileError>>) = parsed.into_iter().unzip();
+    let mut facts: Vec<Option<FileFacts>> = Vec::with_capacity(parsed.len());
+    let mut errors: Vec<Option<FileError>> = Vec::with_capacity(parsed.len());
+    let mut hashes: Vec<u64> = Vec::with_capacity(parsed.len());
+    for (f, e, h) in parsed {
+        facts.push(f);
+        errors.push(e);
+        hashes.push(h);
+    }
     let mut errors: Vec<FileError> = errors.into_iter().flatten().collect();
-    let model = model::Model::build(&mut names, input, &facts, &input.files, &cat);
+    let model = pool.install(|| model::Model::build(&mut names, input, &facts, &input.files, &cat));
     lap("model", &mut timings);
-    let graph = model::callgraph::CallGraph::build(&model);
+    let graph = pool.install(|| model::callgraph::CallGraph::build(&model));
     lap("call graph", &mut timings);
     let cx = rules::RuleContext { model: &model, graph: &graph };
     let mut raw = Vec::new();
@@ -111,8 +144,11 @@ pub fn analyze(
         }
         rule.check(&cx, &mut raw);
     }
+    // `// asynclint: allow(..)` directives, and `unused-suppression`, which judges them.
+    let enabled = |id: &str| options.rules.as_ref().is_none_or(|s| s.iter().any(|r| r == id));
+    suppress::run(&mut raw, &facts, &enabled, options.require_reason);
     lap("rules", &mut timings);
-    let findings = materialize(raw, &input.files, loader, &mut errors);
+    let findings = materialize(raw, &input.files, &hashes, loader, &mut errors);
     errors.sort();
     errors.dedup();
     lap("findings", &mut timings);
@@ -127,7 +163,8 @@ fn parse_all(
     input: &WorkspaceInput,
     loader: &dyn SourceLoader,
     interner: &Interner,
-    pool: rayon::ThreadPool,
+    pool: &rayon::ThreadPool,
+    cache: Option<&dyn FactsCache>,
 ) -> Vec<Parsed> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let n = input.files.len();
@@ -139,13 +176,12 @@ fn parse_all(
         loop {
             let k = next.fetch_add(1, Ordering::Relaxed);
             let Some(&i) = order.get(k) else { break };
-            done.push((i, parse_one(&input.files[i], loader, interner)));
+            done.push((i, parse_one(&input.files[i], loader, interner, cache)));
         }
         done
     });
-    // Ending the pool ends its threads, and with them their interning caches.
-    drop(pool);
-    let mut out: Vec<Parsed> = (0..n).map(|_| (None, None)).collect();
+    pool.broadcast(|_| Interner::release_thread_cache());
+    let mut out: Vec<Parsed> = (0..n).map(|_| (None, None, 0)).collect();
     for (i, r) in per_thread.into_iter().flatten() {
         out[i] = r;
     }
@@ -153,9 +189,11 @@ fn parse_all(
 }
 
 /// One file's outcome: its facts, or the error that kept it from having any.
-type Parsed = (Option<FileFacts>, Option<FileError>);
+/// With the content hash of what was read, so that a file that changes before its findings are
+/// placed is caught.
+type Parsed = (Option<FileFacts>, Option<FileError>, u64);
 
-fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner) -> Parsed {
+fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner, cache: Option<&dyn FactsCache>) -> Parsed {
     let io_error = |message: String| FileError {
         kind: ErrorKind::IoError,
         path: path.to_string(),
@@ -165,13 +203,19 @@ fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner) -> Pars
     };
     let bytes = match loader.load(path) {
         Ok(b) => b,
-        Err(e) => return (None, Some(io_error(e))),
+        Err(e) => return (None, Some(io_error(e)), 0),
     };
+    let hash = content_hash(&bytes);
+    if let Some(c) = cache {
+        if let Some(facts) = c.get(path, hash).and_then(|blob| parse::cached::decode(blob, interner)) {
+            return (Some(facts), None, hash);
+        }
+    }
     let raw = match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
-            return (None, Some(io_error(format!("file is not valid UTF-8 (invalid byte at offset {at})"))));
+            return (None, Some(io_error(format!("file is not valid UTF-8 (invalid byte at offset {at})"))), hash);
         }
     };
     let result = catch_unwind(AssertUnwindSafe(|| {
@@ -180,7 +224,14 @@ fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner) -> Pars
         // Spans of this file are no longer needed; free proc-macro2's per-thread source map.
         proc_macro2::extra::invalidate_current_thread_spans();
         match outcome {
-            Ok(facts) => (Some(facts), None),
+            Ok(facts) => {
+                if let Some(blob) = cache.and_then(|_| parse::cached::encode(&facts, interner)) {
+                    if let Some(c) = cache {
+                        c.put(path, hash, blob);
+                    }
+                }
+                (Some(facts), None)
+            }
             Err(e) => {
                 let index = LineIndex::new(&text);
                 let (line, column) = index.line_col(&text, e.span.start);
@@ -196,7 +247,7 @@ fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner) -> Pars
         }
     }));
     match result {
-        Ok(r) => r,
+        Ok((facts, error)) => (facts, error, hash),
         Err(_) => {
             proc_macro2::extra::invalidate_current_thread_spans();
             let error = FileError {
@@ -206,7 +257,7 @@ fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner) -> Pars
                 column: None,
                 message: "internal error while analysing this file; the rest of the run went on".to_string(),
             };
-            (None, Some(error))
+            (None, Some(error), hash)
         }
     }
 }
@@ -216,6 +267,7 @@ fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner) -> Pars
 fn materialize(
     raw: Vec<RawFinding>,
     paths: &[String],
+    hashes: &[u64],
     loader: &dyn SourceLoader,
     errors: &mut Vec<FileError>,
 ) -> Vec<Finding> {
@@ -232,8 +284,11 @@ fn materialize(
     needed.dedup();
     for file in needed {
         let path = &paths[file as usize];
-        let text = match loader.load(path).map(String::from_utf8) {
-            Ok(Ok(s)) => parse::source_text(&s).into_owned(),
+        // The text must be the one that was analysed: spans into another text would point at the
+        // wrong code, or past its end.
+        let same = loader.load(path).ok().filter(|b| content_hash(b) == hashes[file as usize]);
+        let text = match same.map(String::from_utf8) {
+            Some(Ok(s)) => parse::source_text(&s).into_owned(),
             _ => {
                 errors.push(FileError {
                     kind: ErrorKind::IoError,

@@ -3,11 +3,15 @@
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use asynclint::baseline::{self, Baseline};
+use asynclint::cache::DiskCache;
+use asynclint::diff::{self, ChangedLines};
 use asynclint::findings::Severity;
 use asynclint::report::{self, ReportContext};
 use asynclint::walk::{self, FsLoader, WalkOptions};
@@ -35,7 +39,11 @@ enum Command {
     /// Analyse Cargo projects or files and report findings.
     Check(CheckArgs),
     /// Analyse like `check` and write the findings up as a Markdown code review.
+    ///
+    /// With `--base REV`, the review covers only the findings on lines the branch added or changed
+    /// since its merge base with REV.
     #[command(mut_arg("format", |a| a.default_value("markdown").env(None)))]
+    #[command(mut_arg("new_from_rev", |a| a.long("base").visible_alias("new-from-rev")))]
     Review(CheckArgs),
     /// List every rule with its default severity and summary.
     Rules {
@@ -84,9 +92,39 @@ struct CheckArgs {
     /// Print the time each phase took to standard error.
     #[arg(long)]
     timings: bool,
+    /// Do not read or write the cache of parsed facts.
+    #[arg(long)]
+    no_cache: bool,
+    /// Keep the cache of parsed facts in this folder [default: the user's cache folder,
+    /// ~/.cache/asynclint/<root>].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
     /// The review date of `--format markdown` [default: SOURCE_DATE_EPOCH, else today in UTC].
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = report::markdown::parse_date)]
     date: Option<String>,
+    /// Hide the findings recorded in this baseline file and report only new ones.
+    #[arg(long, value_name = "FILE", conflicts_with = "generate_baseline")]
+    baseline: Option<PathBuf>,
+    /// Write every current finding to this baseline file, print no report, and exit 0.
+    #[arg(long, value_name = "FILE", conflicts_with = "new_from_rev")]
+    generate_baseline: Option<PathBuf>,
+    /// With --baseline: remove the entries that no finding matches any more from the file.
+    #[arg(long, requires = "baseline")]
+    prune_baseline: bool,
+    /// Report only findings on lines added or changed since the merge base of REV and HEAD
+    /// (commits, uncommitted changes and untracked files); the whole workspace is still analysed.
+    #[arg(long, value_name = "REV")]
+    new_from_rev: Option<String>,
+    /// With --new-from-rev (`review --base`): report findings anywhere in a changed file.
+    #[arg(long, requires = "new_from_rev")]
+    whole_files: bool,
+    /// Read the configuration from this file (an asynclint.toml, or a Cargo.toml with an asynclint
+    /// metadata table) instead of looking for one from the checked path upwards.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Print one row per rule (count, rule, severity, summary) and the totals instead of the findings.
+    #[arg(long)]
+    statistics: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -119,7 +157,17 @@ enum FailOn {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    run(std::env::args_os().collect(), "asynclint")
+}
+
+/// Parses `args` (the program name first) and runs the command. `bin_name` is the name help and
+/// usage show: `asynclint`, or `cargo asynclint` for src/bin/cargo-asynclint.rs, which shares
+/// this file.
+pub fn run(args: Vec<std::ffi::OsString>, bin_name: &str) -> ExitCode {
+    let mut command = <Cli as clap::CommandFactory>::command().bin_name(bin_name);
+    let matches = command.try_get_matches_from_mut(args).unwrap_or_else(|e| e.exit());
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
     match cli.command {
         Command::Check(args) => check(args),
         Command::Review(args) => check(args),
@@ -166,6 +214,18 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     }
+    if args.statistics && !matches!(args.format, Format::Full | Format::Concise | Format::Json) {
+        eprintln!("error: --statistics prints a table (--format full or concise) or JSON (--format json)");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    // A bad configuration is a usage error, found before any work.
+    let mut config = match load_config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     // The review date is settled before the work, so a malformed SOURCE_DATE_EPOCH fails fast.
     let review_date = match args.format {
         Format::Markdown => match review_date(args.date.as_deref()) {
@@ -177,6 +237,14 @@ fn check(args: CheckArgs) -> ExitCode {
         },
         _ => String::new(),
     };
+    // So is an unreadable baseline.
+    let known = match args.baseline.as_deref().map(read_baseline).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     let started = std::time::Instant::now();
     let walked = match walk::walk(&paths, &WalkOptions { no_ignore: args.no_ignore }) {
@@ -187,11 +255,25 @@ fn check(args: CheckArgs) -> ExitCode {
         }
     };
     let walk_time = started.elapsed();
+    // The branch's changes are read before the analysis, so an unknown revision fails fast.
+    let changes = match args.new_from_rev.as_deref().map(|rev| changed_since(&paths[0], &walked.base, rev)).transpose()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     let loader = FsLoader { base: walked.base.clone() };
+    let cache = cache_folder(&args, &walked.base).map(|dir| Arc::new(DiskCache::open(&dir)));
+    let selected = config.rules_to_run(&args.select);
     let options = Options {
         threads: args.threads,
-        rules: if args.select.is_empty() { None } else { Some(args.select.clone()) },
-        ..Options::default()
+        rules: selected.clone(),
+        extra_apis: std::mem::take(&mut config.blocking_apis),
+        extra_offload: std::mem::take(&mut config.offload),
+        require_reason: config.require_reason,
+        cache: cache.clone().map(|c| c as Arc<dyn asynclint::FactsCache>),
     };
     let mut analysis = match analyze(&walked.input, &loader, &options) {
         Ok(a) => a,
@@ -200,15 +282,46 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    drop(options);
+    if let Some(cache) = cache.and_then(|c| Arc::try_unwrap(c).ok()) {
+        // A cache that cannot be written costs the next run time, not this run its result.
+        if let Err(e) = cache.save(&walked.input.files) {
+            eprintln!("warning: cannot write the cache: {e}");
+        }
+    }
     analysis.errors.extend(walked.errors);
     analysis.errors.sort();
     analysis.errors.dedup();
+    // `[per-path-ignores]` and `[severity]` of the configuration.
+    config.apply(&mut analysis.findings);
+
+    if let Some(path) = &args.generate_baseline {
+        return write_baseline(&analysis, path);
+    }
+    let unmatched = match gate(&mut analysis, &args, known.as_ref(), changes.as_ref()) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
 
     let report_start = std::time::Instant::now();
-    let rendered = render(&analysis, &args, &loader, &Review { date: review_date, input: &walked.input });
+    let review = Review { date: review_date, input: &walked.input, base: args.new_from_rev.clone(), rules: selected };
+    // The findings report in JSON lists the stale baseline entries itself; elsewhere, stderr does.
+    let json_lists_unmatched = args.format == Format::Json && !args.statistics;
+    let rendered = match &unmatched {
+        Some(u) if json_lists_unmatched => json_with_baseline(&analysis, &u.unmatched),
+        _ => render(&analysis, &args, &loader, &review),
+    };
     if let Err(e) = emit(&rendered, args.output.as_ref()) {
         eprintln!("error: cannot write the report: {e}");
         return ExitCode::from(EXIT_ERROR);
+    }
+    if let Some(u) = &unmatched {
+        if !json_lists_unmatched {
+            print_baseline_notes(u, &args);
+        }
     }
     if args.timings {
         let mut phases = vec![("walk", walk_time)];
@@ -219,10 +332,16 @@ fn check(args: CheckArgs) -> ExitCode {
         }
         eprintln!("{:>12} {:>9.3} s  ({} files)", "total", started.elapsed().as_secs_f64(), analysis.files);
     }
-    ExitCode::from(exit_code(&analysis, &args))
+    ExitCode::from(exit_code(&analysis, &args, config.fail_on))
 }
 
 fn render(analysis: &Analysis, args: &CheckArgs, loader: &FsLoader, review: &Review) -> String {
+    if args.statistics {
+        return match args.format {
+            Format::Json => report::statistics::render_json(analysis),
+            _ => report::statistics::render(analysis),
+        };
+    }
     match args.format {
         Format::Markdown => markdown_review(analysis, args, loader, review),
         Format::Json => report::json::render(analysis),
@@ -281,11 +400,13 @@ fn emit(text: &str, output: Option<&PathBuf>) -> std::io::Result<()> {
     }
 }
 
-fn exit_code(analysis: &Analysis, args: &CheckArgs) -> u8 {
+/// `config_fail_on` is the configuration's `fail-on`, which `--fail-on` overrides.
+fn exit_code(analysis: &Analysis, args: &CheckArgs, config_fail_on: Option<Severity>) -> u8 {
     let threshold = match args.fail_on {
         Some(FailOn::Critical) => Severity::Critical,
         Some(FailOn::High) => Severity::High,
-        Some(FailOn::Medium) | None => Severity::Medium,
+        Some(FailOn::Medium) => Severity::Medium,
+        None => config_fail_on.unwrap_or(Severity::Medium),
     };
     if args.exit_zero {
         return EXIT_CLEAN;
@@ -302,6 +423,10 @@ fn exit_code(analysis: &Analysis, args: &CheckArgs) -> u8 {
 struct Review<'a> {
     date: String,
     input: &'a asynclint::workspace::WorkspaceInput,
+    /// `--base REV` / `--new-from-rev REV`, when only the branch's changes are reviewed.
+    base: Option<String>,
+    /// The rules that ran (`--select` and the configuration); `None`: all of them.
+    rules: Option<Vec<String>>,
 }
 
 /// `--date`, else `SOURCE_DATE_EPOCH` (reproducible builds), else today in UTC.
@@ -340,7 +465,7 @@ fn markdown_review(analysis: &Analysis, args: &CheckArgs, loader: &FsLoader, rev
     let rules: Vec<String> = rules::all()
         .iter()
         .map(|r| r.meta().id)
-        .filter(|id| args.select.is_empty() || args.select.iter().any(|s| s == id))
+        .filter(|id| review.rules.as_ref().is_none_or(|r| r.iter().any(|s| s == id)))
         .map(str::to_string)
         .collect();
     let packages: std::collections::BTreeSet<&str> =
@@ -356,6 +481,7 @@ fn markdown_review(analysis: &Analysis, args: &CheckArgs, loader: &FsLoader, rev
         rules: &rules,
         crates: (!packages.is_empty()).then_some(packages.len()),
         positives: &[],
+        base: review.base.as_deref(),
     };
     report::markdown::render(analysis, &ctx)
 }
@@ -383,4 +509,220 @@ fn git_branch(root: &std::path::Path) -> Option<String> {
     };
     let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
     head.trim().strip_prefix("ref: refs/heads/").map(str::to_string)
+}
+
+// ---- CI gate: baseline and branch review ---------------------------------------------------------
+
+fn read_baseline(path: &Path) -> Result<Baseline, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
+    baseline::from_json(&text).map_err(|e| format!("cannot use baseline {}: {e}", path.display()))
+}
+
+/// `--generate-baseline FILE`: records every finding of the run and prints no report.
+fn write_baseline(analysis: &Analysis, path: &Path) -> ExitCode {
+    let known = baseline::generate(&analysis.findings);
+    if let Err(e) = std::fs::write(path, baseline::to_json(&known)) {
+        eprintln!("error: cannot write baseline {}: {e}", path.display());
+        return ExitCode::from(EXIT_ERROR);
+    }
+    eprintln!("asynclint: wrote {} to {}", plural(analysis.findings.len(), "finding"), path.display());
+    if !analysis.errors.is_empty() {
+        eprintln!(
+            "asynclint: {} could not be analysed; findings in them are not in the baseline",
+            plural(analysis.errors.len(), "file")
+        );
+    }
+    ExitCode::from(EXIT_CLEAN)
+}
+
+/// Hides the baseline's findings (and, with `--prune-baseline`, removes its stale entries from the
+/// file), then keeps only the findings on the branch's changed lines. The baseline is matched
+/// against every finding, so that the diff filter never makes an entry look stale.
+fn gate(
+    analysis: &mut Analysis,
+    args: &CheckArgs,
+    known: Option<&Baseline>,
+    changes: Option<&BranchChanges>,
+) -> Result<Option<baseline::Filtered>, String> {
+    let mut outcome = None;
+    if let (Some(known), Some(path)) = (known, &args.baseline) {
+        let mut filtered = baseline::filter(std::mem::take(&mut analysis.findings), known);
+        analysis.findings = std::mem::take(&mut filtered.new);
+        if args.prune_baseline && !filtered.unmatched.is_empty() {
+            let pruned = baseline::prune(known, &filtered.unmatched);
+            std::fs::write(path, baseline::to_json(&pruned))
+                .map_err(|e| format!("cannot write baseline {}: {e}", path.display()))?;
+        }
+        outcome = Some(filtered);
+    }
+    if let Some(c) = changes {
+        analysis.findings.retain(|f| {
+            diff::repo_relative(&c.base, &c.top, &f.location.path)
+                .is_some_and(|p| c.changed.keeps(&p, f.location.line, args.whole_files))
+        });
+    }
+    Ok(outcome)
+}
+
+/// `--format json` with the baseline's unmatched entries under a top-level `baseline` key.
+fn json_with_baseline(analysis: &Analysis, unmatched: &[baseline::Entry]) -> String {
+    let mut value = report::json::to_value(analysis);
+    if let Some(object) = value.as_object_mut() {
+        let list: Vec<serde_json::Value> = unmatched.iter().map(baseline::entry_value).collect();
+        object.insert("baseline".to_string(), serde_json::json!({ "unmatched": list }));
+    }
+    let mut s = serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".to_string());
+    s.push('\n');
+    s
+}
+
+/// What the baseline hid and which of its entries are stale, on standard error.
+fn print_baseline_notes(filtered: &baseline::Filtered, args: &CheckArgs) {
+    let file = args.baseline.as_deref().unwrap_or(Path::new("")).display();
+    if filtered.hidden > 0 && matches!(args.format, Format::Full | Format::Concise) {
+        eprintln!("asynclint: {} hidden by baseline {file}", plural(filtered.hidden, "known finding"));
+    }
+    if filtered.unmatched.is_empty() {
+        return;
+    }
+    let count: u32 = filtered.unmatched.iter().map(|e| e.count).sum();
+    let entries = plural(usize::try_from(count).unwrap_or(usize::MAX), "baseline entry");
+    if args.prune_baseline {
+        eprintln!("asynclint: removed {entries} that no finding matches any more from {file}:");
+    } else {
+        let verb = if count == 1 { "matches" } else { "match" };
+        eprintln!(
+            "asynclint: {entries} in {file} no longer {verb} a finding (fixed or changed); remove with --prune-baseline:"
+        );
+    }
+    for e in &filtered.unmatched {
+        let times = if e.count > 1 { format!(" (x{})", e.count) } else { String::new() };
+        eprintln!("  {}: {} in `{}`: {} [{}]{times}", e.path, e.rule, e.function, e.message, e.fingerprint);
+    }
+}
+
+fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else if let Some(stem) = one.strip_suffix("entry") {
+        format!("{n} {stem}entries")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+/// What a branch changed, and the two folders that map finding paths onto the diff's paths.
+struct BranchChanges {
+    changed: ChangedLines,
+    /// The repository's top-level folder, canonical: the diff's paths are relative to it.
+    top: PathBuf,
+    /// The checked root, canonical: finding paths are relative to it.
+    base: PathBuf,
+}
+
+/// The lines changed since the merge base of `rev` and HEAD in the git repository holding the
+/// first path checked: committed, staged and unstaged changes, and untracked (not ignored) files in
+/// full. `base` is the walk's base, which finding paths are relative to.
+fn changed_since(first: &Path, base: &Path, rev: &str) -> Result<BranchChanges, String> {
+    let or_dot = |p: &Path| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() };
+    let base = or_dot(base).canonicalize().map_err(|e| format!("cannot resolve {}: {e}", base.display()))?;
+    let dir = if first.is_file() { or_dot(first.parent().unwrap_or(Path::new(""))) } else { or_dot(first) };
+    let dir = dir.as_path();
+    if rev.starts_with('-') {
+        return Err(format!("`{rev}` is not a git revision"));
+    }
+    let top = git(dir, &["rev-parse", "--show-toplevel"]).map_err(|e| match e.strip_prefix(GIT_NOT_RUN) {
+        Some(_) => e,
+        None => {
+            format!("reviewing changes since `{rev}` needs a git repository: {} is not in one ({e})", dir.display())
+        }
+    })?;
+    let top = PathBuf::from(top.trim_end_matches(['\n', '\r']));
+    let top = top.canonicalize().map_err(|e| format!("cannot open the repository at {}: {e}", top.display()))?;
+    let commit = git(&top, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
+        .map_err(|_| format!("unknown git revision `{rev}` in {}", top.display()))?;
+    let merge_base = git(&top, &["merge-base", commit.trim(), "HEAD"]).map_err(|e| {
+        format!("cannot find the merge base of `{rev}` and HEAD ({e}); in a shallow clone, fetch the history first (e.g. `fetch-depth: 0`)")
+    })?;
+    let diff = git(
+        &top,
+        &[
+            "-c",
+            "core.quotePath=false",
+            "diff",
+            "--unified=0",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--find-renames",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            merge_base.trim(),
+            "--",
+        ],
+    )?;
+    let mut changed = ChangedLines::parse(&diff).map_err(|e| format!("git diff: {e}"))?;
+    let untracked = git(&top, &["ls-files", "-z", "--others", "--exclude-standard"])?;
+    for path in untracked.split('\0').filter(|p| !p.is_empty()) {
+        changed.add_whole_file(path);
+    }
+    Ok(BranchChanges { changed, top, base })
+}
+
+/// How an error of `git` starts when git could not be started at all.
+const GIT_NOT_RUN: &str = "cannot run git: ";
+
+/// Runs `git -C dir args..` and returns its standard output; on failure, its standard error.
+fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("{GIT_NOT_RUN}{e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        Err(if err.is_empty() { format!("git {} failed", args.join(" ")) } else { err })
+    }
+}
+
+/// Where the facts cache lives: `--cache-dir`, else the user's cache folder
+/// (`$XDG_CACHE_HOME/asynclint/<root>`, or `~/.cache/asynclint/<root>`). Never inside the checked
+/// tree by default: a cache there could come with an untrusted pull request and decide what is
+/// reported. Nowhere with `--no-cache`.
+fn cache_folder(args: &CheckArgs, base: &std::path::Path) -> Option<PathBuf> {
+    if args.no_cache {
+        return None;
+    }
+    if let Some(dir) = &args.cache_dir {
+        return Some(dir.clone());
+    }
+    let home_cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))?;
+    let root = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+    let key = asynclint::content_hash(root.to_string_lossy().as_bytes());
+    Some(home_cache.join("asynclint").join(format!("{key:016x}")))
+}
+
+// ---- configuration -------------------------------------------------------------------------------
+
+/// `--config PATH`, else the nearest configuration at or above the checked folder (the one path
+/// named, or the parent of the one file named; the current folder otherwise); none is fine.
+fn load_config(args: &CheckArgs) -> Result<asynclint::config::Config, asynclint::config::ConfigError> {
+    if let Some(path) = &args.config {
+        return asynclint::config::load(path);
+    }
+    let start = match args.paths.as_slice() {
+        [one] if one.is_dir() => one.clone(),
+        [one] => {
+            one.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        }
+        _ => PathBuf::from("."),
+    };
+    Ok(asynclint::config::discover(&start)?.unwrap_or_default())
 }

@@ -497,6 +497,7 @@ fn hostile_paths_names_and_targets_are_escaped() {
         rules: &rules,
         crates: Some(1),
         positives: &positives,
+        base: None,
     };
     let md = markdown::render(&analysis, &ctx);
     assert_no_raw_html(&md);

@@ -32,7 +32,8 @@ impl Model<'_> {
                 v.push(*m);
                 self.api_fn(set, &SymPath::from(v))
             }),
-            Target::Workspace(_) => return None,
+            // The user's own blocking fns (`[[blocking-api]]`) count inside their crate too.
+            Target::Workspace(g) => return self.user_api(set, *g),
             Target::Unknown => None,
         };
         if direct.is_some() {
@@ -92,8 +93,18 @@ impl Model<'_> {
         self.mod_of.get(&(file, ModIdx(0))).map(|m| self.modules[m.0 as usize].krate)
     }
 
+    /// A workspace fn called from its own crate: a user's `[[blocking-api]]` entry, if it is one.
+    fn user_api(&self, set: &ApiSet, g: FnRef) -> Option<usize> {
+        let from = set.user_from?;
+        let idx = match self.public_path(g)? {
+            (Some(t), name) => self.api_method(set, &t, name),
+            (None, name) => self.api_fn(set, &self.module_path_of(g, name)),
+        }?;
+        (idx >= from).then_some(idx)
+    }
+
     /// A workspace fn as another crate names it: its impl type's path (for methods) and its name.
-    fn public_path(&self, g: FnRef) -> Option<(Option<SymPath>, Sym)> {
+    pub(crate) fn public_path(&self, g: FnRef) -> Option<(Option<SymPath>, Sym)> {
         let func = self.func(g);
         match func.owner {
             Owner::Free => Some((None, func.name)),

@@ -5,6 +5,8 @@
 
 use std::collections::VecDeque;
 
+use rayon::prelude::*;
+
 use super::context::Exec;
 use super::resolve::Target;
 use super::{FnRef, Model};
@@ -60,10 +62,9 @@ impl CallGraph {
             base.push(total);
             total += facts.as_ref().map_or(0, |f| f.fns.len() as u32);
         }
-        let mut sites = Vec::with_capacity(total as usize);
-        for f in model.all_fns() {
-            sites.push(classify(model, f));
-        }
+        let fns: Vec<FnRef> = model.all_fns().collect();
+        debug_assert_eq!(fns.len(), total as usize);
+        let sites: Vec<Vec<Site>> = fns.par_iter().map(|&f| classify(model, f)).collect();
         let mut graph = CallGraph { base, sites, blocking: Vec::new(), block_on: Vec::new() };
         graph.blocking = graph.summarize(model, Summary::Blocking);
         graph.block_on = graph.summarize(model, Summary::BlockOn);

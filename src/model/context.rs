@@ -78,16 +78,22 @@ impl Model<'_> {
 
     /// A call into another workspace crate that is a catalogued offload API (`blocking::unblock`
     /// when the `blocking` crate is part of the workspace).
+    /// The user's own offload fns and methods (`[[offload]]`) count inside their crate too.
     fn api_called_with_offload(&self, f: FnRef, g: FnRef) -> bool {
-        if self.crate_of(f.file) == self.crate_of(g.file) {
+        let same_crate = self.crate_of(f.file) == self.crate_of(g.file);
+        let user = !self.cat.user_offload_paths.is_empty() || !self.cat.user_offload_methods.is_empty();
+        if same_crate && !user {
             return false;
         }
         let func = self.func(g);
         match func.owner {
             Owner::Free => {
                 let path = self.module_path_of(g, func.name);
-                self.cat.offload_paths.contains(&path)
+                self.cat.user_offload_paths.contains(&path) || (!same_crate && self.cat.offload_paths.contains(&path))
             }
+            Owner::Impl(_) if user => self
+                .public_path(g)
+                .is_some_and(|(t, name)| t.is_some_and(|t| self.cat.user_offload_methods.contains(&(t, name)))),
             _ => false,
         }
     }
@@ -133,21 +139,19 @@ impl Model<'_> {
     /// (`fn blocking<F>(work: F) { spawn_blocking(work) }`). One level: a wrapper of a wrapper is
     /// not followed.
     pub(crate) fn find_offload_wrappers(&self) -> std::collections::HashSet<FnRef> {
-        let mut out = std::collections::HashSet::new();
-        for f in self.all_fns() {
-            let func = self.func(f);
-            if func.params.is_empty() {
-                continue;
-            }
-            let hands_param = func.calls.iter().enumerate().any(|(i, call)| {
-                call.args.iter().any(|a| matches!(a, ValueSrc::Local(b) if func.params.contains(b)))
-                    && self.is_offload_call(f, CallId(i as u32))
-            });
-            if hands_param {
-                out.insert(f);
-            }
-        }
-        out
+        use rayon::prelude::*;
+        let fns: Vec<FnRef> = self.all_fns().collect();
+        fns.par_iter()
+            .copied()
+            .filter(|&f| {
+                let func = self.func(f);
+                !func.params.is_empty()
+                    && func.calls.iter().enumerate().any(|(i, call)| {
+                        call.args.iter().any(|a| matches!(a, ValueSrc::Local(b) if func.params.contains(b)))
+                            && self.is_offload_call(f, CallId(i as u32))
+                    })
+            })
+            .collect()
     }
 }
 

@@ -86,13 +86,15 @@ pub struct Model<'a> {
     pub offload_wrappers: std::collections::HashSet<FnRef>,
     /// Library crates of the workspace by name (the first one, when two share a name).
     pub lib_crates: HashMap<Sym, ModId>,
+    /// For scopes with many items: item positions by name.
+    pub big_scopes: HashMap<(u32, ScopeId), HashMap<Sym, Vec<u32>>>,
+    // The caches are shared by the threads that classify calls; a lock costs little next to what
+    // a cache hit saves.
     lookup_cache: resolve::LookupCache,
     /// Memoised call return types, by (fn, call).
-    ret_cache: std::cell::RefCell<rustc_hash::FxHashMap<(FnRef, CallId), RTy>>,
+    ret_cache: std::sync::Mutex<rustc_hash::FxHashMap<(FnRef, CallId), RTy>>,
     /// Memoised method lookups on local types.
-    method_cache: std::cell::RefCell<rustc_hash::FxHashMap<(u32, StructIdx, Sym), Option<FnRef>>>,
-    /// Set when a type computation stopped at the depth limit, so its answer is not memoised.
-    truncated: std::cell::Cell<bool>,
+    method_cache: std::sync::Mutex<rustc_hash::FxHashMap<(u32, StructIdx, Sym), Option<FnRef>>>,
 }
 
 impl<'a> Model<'a> {
@@ -131,11 +133,12 @@ impl<'a> Model<'a> {
             impls_by_trait: HashMap::default(),
             offload_wrappers: std::collections::HashSet::new(),
             lib_crates: HashMap::default(),
+            big_scopes: HashMap::default(),
             lookup_cache: Default::default(),
             ret_cache: Default::default(),
             method_cache: Default::default(),
-            truncated: Default::default(),
         };
+        model.index_big_scopes();
         model.build_module_tree(input);
         for c in &model.crates {
             let root = &model.modules[c.root.0 as usize];
@@ -350,6 +353,21 @@ impl<'a> Model<'a> {
             }
         }
         ids[0]
+    }
+
+    fn index_big_scopes(&mut self) {
+        const BIG: usize = 64;
+        for (file, facts) in self.files.iter().enumerate() {
+            for (s, scope) in facts.iter().flat_map(|f| f.scopes.iter().enumerate()) {
+                if scope.items.len() >= BIG {
+                    let mut index: HashMap<Sym, Vec<u32>> = HashMap::default();
+                    for (i, item) in scope.items.iter().enumerate() {
+                        index.entry(item.name).or_default().push(i as u32);
+                    }
+                    self.big_scopes.insert((file as u32, ScopeId(s as u32)), index);
+                }
+            }
+        }
     }
 
     fn index_impls(&mut self) {

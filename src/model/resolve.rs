@@ -64,7 +64,12 @@ pub struct Guard {
 }
 
 /// Memoised answers of `lookup_in_scope`, by (file, scope, name, namespace).
-pub type LookupCache = std::cell::RefCell<rustc_hash::FxHashMap<(u32, ScopeId, Sym, Ns), Option<Res>>>;
+pub type LookupCache = std::sync::Mutex<rustc_hash::FxHashMap<(u32, ScopeId, Sym, Ns), Option<Res>>>;
+
+/// Locks a cache; a poisoned lock (a panic elsewhere) still holds valid entries.
+pub(crate) fn locked<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 const MAX_DEPTH: usize = 48;
 
@@ -184,7 +189,7 @@ impl Model<'_> {
 
     fn lookup_in_scope(&self, file: u32, s: ScopeId, name: Sym, ns: Ns, guard: &mut Guard) -> Option<Res> {
         let key = (file, s, name, ns);
-        if let Some(hit) = self.lookup_cache.borrow().get(&key) {
+        if let Some(hit) = locked(&self.lookup_cache).get(&key) {
             return hit.clone();
         }
         if guard.stack.len() > MAX_DEPTH {
@@ -202,7 +207,7 @@ impl Model<'_> {
         guard.stack.pop();
         let inner_low = guard.low.filter(|&l| l < depth);
         if inner_low.is_none() {
-            self.lookup_cache.borrow_mut().insert(key, found.clone());
+            locked(&self.lookup_cache).insert(key, found.clone());
         }
         guard.low = match (outer_low, inner_low) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -214,9 +219,21 @@ impl Model<'_> {
     fn lookup_in_scope_inner(&self, file: u32, s: ScopeId, name: Sym, ns: Ns, guard: &mut Guard) -> Option<Res> {
         let facts = self.file(file);
         let sc = facts.scope(s);
-        for item in sc.items.iter().filter(|i| i.name == name) {
-            if let Some(r) = self.item_res(file, s, item, ns) {
-                return Some(r);
+        match self.big_scopes.get(&(file, s)) {
+            // Generated modules declare tens of thousands of items: those are looked up by name.
+            Some(index) => {
+                for &i in index.get(&name).map(Vec::as_slice).unwrap_or(&[]) {
+                    if let Some(r) = self.item_res(file, s, &sc.items[i as usize], ns) {
+                        return Some(r);
+                    }
+                }
+            }
+            None => {
+                for item in sc.items.iter().filter(|i| i.name == name) {
+                    if let Some(r) = self.item_res(file, s, item, ns) {
+                        return Some(r);
+                    }
+                }
             }
         }
         for u in sc.uses.iter().filter(|u| u.alias == Some(name)) {
@@ -395,11 +412,11 @@ impl Model<'_> {
 
     /// A method of a local struct, from its inherent impls first, then its trait impls.
     pub fn find_method(&self, file: u32, s: StructIdx, name: Sym) -> Option<FnRef> {
-        if let Some(hit) = self.method_cache.borrow().get(&(file, s, name)) {
+        if let Some(hit) = locked(&self.method_cache).get(&(file, s, name)) {
             return *hit;
         }
         let found = self.find_method_uncached(file, s, name);
-        self.method_cache.borrow_mut().insert((file, s, name), found);
+        locked(&self.method_cache).insert((file, s, name), found);
         found
     }
 

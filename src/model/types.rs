@@ -3,7 +3,7 @@
 //! methods. `Option`, `Result` and smart pointers are looked through. Anything else is `Unknown`,
 //! and rules make no claim about an unknown receiver.
 
-use super::resolve::{Ns, Res, Target};
+use super::resolve::{locked, Ns, Res, Target};
 use super::{FnRef, Model};
 use crate::catalogue::{FnReturn, SymPath};
 use crate::intern::Sym;
@@ -26,6 +26,12 @@ pub enum RTy {
 }
 
 const MAX_TYPE_DEPTH: u32 = 24;
+
+thread_local! {
+    /// Set when a type computation on this thread stopped at the depth limit, so that its answer
+    /// is not memoised.
+    static TRUNCATED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 impl Model<'_> {
     pub fn resolve_ty(&self, file: u32, scope: ScopeId, ty: &Ty) -> RTy {
@@ -111,7 +117,7 @@ impl Model<'_> {
 
     fn value_ty_in(&self, f: FnRef, v: &ValueSrc, depth: u32) -> RTy {
         if depth > MAX_TYPE_DEPTH {
-            self.truncated.set(true);
+            TRUNCATED.with(|t| t.set(true));
             return RTy::Unknown;
         }
         let func = self.func(f);
@@ -193,19 +199,20 @@ impl Model<'_> {
 
     /// The type a call site returns.
     pub fn call_ret(&self, f: FnRef, id: CallId, depth: u32) -> RTy {
-        if let Some(hit) = self.ret_cache.borrow().get(&(f, id)) {
+        if let Some(hit) = locked(&self.ret_cache).get(&(f, id)) {
             return hit.clone();
         }
         if depth > MAX_TYPE_DEPTH {
-            self.truncated.set(true);
+            TRUNCATED.with(|t| t.set(true));
             return RTy::Unknown;
         }
-        let outer = self.truncated.replace(false);
+        let outer = TRUNCATED.with(|t| t.replace(false));
         let ty = self.call_ret_uncached(f, id, depth);
-        if !self.truncated.get() {
-            self.ret_cache.borrow_mut().insert((f, id), ty.clone());
+        let truncated = TRUNCATED.with(|t| t.get());
+        if !truncated {
+            locked(&self.ret_cache).insert((f, id), ty.clone());
         }
-        self.truncated.set(self.truncated.get() | outer);
+        TRUNCATED.with(|t| t.set(truncated | outer));
         ty
     }
 

@@ -54,7 +54,13 @@ pub struct Extractor<'i> {
     facts: FileFacts,
     fn_stack: Vec<FnState>,
     kw: Keywords,
+    /// How many macro bodies we are inside. Each level re-parses its tokens, so nesting is capped.
+    macro_depth: u32,
 }
+
+/// Macro bodies nested deeper than this are not looked into (`vec![vec![..]]` a thousand deep
+/// would otherwise be re-parsed a thousand times).
+const MAX_MACRO_DEPTH: u32 = 8;
 
 /// Names the extractor compares against, interned once per file.
 struct Keywords {
@@ -98,7 +104,7 @@ impl<'i> Extractor<'i> {
             is_err: interner.intern("is_err"),
             is_ok: interner.intern("is_ok"),
         };
-        Extractor { interner, facts: FileFacts::default(), fn_stack: Vec::new(), kw }
+        Extractor { interner, facts: FileFacts::default(), fn_stack: Vec::new(), kw, macro_depth: 0 }
     }
 
     pub fn extract_file(mut self, file: &syn::File) -> FileFacts {
@@ -1105,14 +1111,29 @@ impl<'i> Extractor<'i> {
         ValueSrc::Call(id)
     }
 
+    /// Where an already-walked expression starts: for a call (through `?` and `.await`), the start
+    /// recorded for it, so that long method chains are not walked again at every link.
+    fn start_of(&self, e: &syn::Expr, value: &ValueSrc) -> u32 {
+        let mut inner = e;
+        while let syn::Expr::Try(syn::ExprTry { expr, .. }) | syn::Expr::Await(syn::ExprAwait { base: expr, .. }) =
+            inner
+        {
+            inner = expr;
+        }
+        if let (syn::Expr::MethodCall(_) | syn::Expr::Call(_), ValueSrc::Call(id)) = (inner, value) {
+            if let Some(call) = self.fn_stack.last().and_then(|st| st.facts.calls.get(id.idx())) {
+                return call.span.start;
+            }
+        }
+        expr_start(e).byte_range().start as u32
+    }
+
     fn method_call(&mut self, m: &syn::ExprMethodCall) -> ValueSrc {
         let id = self.reserve_call();
         let receiver = self.expr(&m.receiver);
+        let start = self.start_of(&m.receiver, &receiver);
         let args = self.args(id, &m.args);
-        let span = ByteSpan {
-            start: expr_start(&m.receiver).byte_range().start as u32,
-            end: m.paren_token.span.close().byte_range().end as u32,
-        };
+        let span = ByteSpan { start, end: m.paren_token.span.close().byte_range().end as u32 };
         let name = self.ident(&m.method);
         let is_guard = self.kw.guard_methods.contains(&name);
         let st = self.cur();
@@ -1143,11 +1164,16 @@ impl<'i> Extractor<'i> {
             let ctx = st.ctx;
             st.facts.awaits.push((at, ctx));
         }
+        if self.macro_depth >= MAX_MACRO_DEPTH {
+            return;
+        }
+        self.macro_depth += 1;
         for chunk in split_macro_tokens(m.tokens.clone()) {
             if let Ok(e) = syn::parse2::<syn::Expr>(chunk) {
                 self.expr(&e);
             }
         }
+        self.macro_depth -= 1;
     }
 
     // ----- paths and types ---------------------------------------------------------------------

@@ -5,7 +5,7 @@
 use crate::intern::Sym;
 
 /// A byte range in the file's text (after a leading BOM, if any, was removed).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ByteSpan {
     pub start: u32,
     pub end: u32,
@@ -13,7 +13,7 @@ pub struct ByteSpan {
 
 macro_rules! index_type {
     ($($name:ident),*) => {$(
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
         pub struct $name(pub u32);
         impl $name {
             pub fn idx(self) -> usize { self.0 as usize }
@@ -23,14 +23,14 @@ macro_rules! index_type {
 index_type!(ModIdx, ScopeId, FnIdx, StructIdx, ImplIdx, TraitIdx, StaticIdx, AliasIdx, CallId, CtxId, BindingId);
 
 /// A path as written: `a::b::c`, or `::a::b` when `global`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Path {
     pub global: bool,
     pub segs: Box<[Sym]>,
 }
 
 /// A type as written, with references and lifetimes stripped.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Ty {
     /// `a::B<C, D>`: the generic arguments of the last segment.
     Path {
@@ -44,7 +44,7 @@ pub enum Ty {
 }
 
 /// Where an expression's value comes from, as far as syntax tells.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ValueSrc {
     Unknown,
     Local(BindingId),
@@ -64,7 +64,7 @@ pub enum ValueSrc {
 }
 
 /// A `let` binding, a parameter, or a pattern binding.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Binding {
     pub name: Sym,
     pub ty: Option<Box<Ty>>,
@@ -73,7 +73,7 @@ pub struct Binding {
     pub scope: ScopeId,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Callee {
     /// `a::b(..)`, or `<T as Tr>::f(..)` with `qself = Some(T)` and `path = Tr::f`.
     Path {
@@ -88,7 +88,7 @@ pub enum Callee {
     Other,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct CallSite {
     pub callee: Callee,
     pub args: Box<[ValueSrc]>,
@@ -98,14 +98,14 @@ pub struct CallSite {
 }
 
 /// A nested execution context inside a function body: an async block or a closure.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Ctx {
     pub parent: Option<CtxId>,
     pub kind: CtxKind,
     pub span: ByteSpan,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum CtxKind {
     AsyncBlock,
     Closure {
@@ -120,14 +120,14 @@ pub enum CtxKind {
     ErrBranchOf(CallId),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Owner {
     Free,
     Impl(ImplIdx),
     Trait(TraitIdx),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FnFacts {
     pub name: Sym,
     pub module: ModIdx,
@@ -157,7 +157,7 @@ pub struct FnFacts {
 
 /// A call that may return a lock guard, and how long the guard lives if it does: to the end of its
 /// block when bound by `let`, to the end of its statement (its temporary scope) otherwise.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct GuardFact {
     pub lock_call: CallId,
     pub binding: Option<BindingId>,
@@ -168,7 +168,7 @@ pub struct GuardFact {
     pub ctx: Option<CtxId>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct UseEntry {
     /// The full imported path; for a glob, the path of the module glob-imported.
     pub path: Path,
@@ -177,7 +177,7 @@ pub struct UseEntry {
     pub is_pub: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ItemKind {
     Fn(FnIdx),
     Struct(StructIdx),
@@ -193,21 +193,21 @@ pub enum ItemKind {
     TypeAlias(AliasIdx),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     pub name: Sym,
     pub kind: ItemKind,
     pub is_pub: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ScopeKind {
     Module(ModIdx),
     Block,
 }
 
 /// A module or a block that declares names: its items and its `use`s.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Scope {
     pub parent: Option<ScopeId>,
     pub kind: ScopeKind,
@@ -221,7 +221,7 @@ pub struct Scope {
     pub self_impl: Option<ImplIdx>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct OutOfLineMod {
     pub name: Sym,
     /// The value of a `#[path = ".."]` attribute.
@@ -229,7 +229,7 @@ pub struct OutOfLineMod {
     pub span: ByteSpan,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ModuleFacts {
     pub name: Sym,
     pub parent: Option<ModIdx>,
@@ -241,7 +241,7 @@ pub struct ModuleFacts {
     pub path_attr: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StructFacts {
     pub name: Sym,
     pub scope: ScopeId,
@@ -250,7 +250,7 @@ pub struct StructFacts {
     pub fields: Vec<(Sym, Ty)>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ImplFacts {
     pub scope: ScopeId,
     pub self_ty: Ty,
@@ -259,7 +259,7 @@ pub struct ImplFacts {
     pub methods: Vec<FnIdx>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TraitFacts {
     pub name: Sym,
     pub scope: ScopeId,
@@ -267,7 +267,7 @@ pub struct TraitFacts {
     pub methods: Vec<(Sym, Option<FnIdx>)>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StaticFacts {
     pub name: Sym,
     pub scope: ScopeId,
@@ -275,21 +275,21 @@ pub struct StaticFacts {
     pub span: ByteSpan,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct AliasFacts {
     pub scope: ScopeId,
     pub generics: Box<[Sym]>,
     pub ty: Ty,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SyntaxError {
     pub span: ByteSpan,
     pub message: String,
 }
 
 /// Everything the analysis keeps of one parsed file.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct FileFacts {
     pub modules: Vec<ModuleFacts>,
     pub scopes: Vec<Scope>,
@@ -301,6 +301,36 @@ pub struct FileFacts {
     pub aliases: Vec<AliasFacts>,
     /// `extern crate a as b;` renames: (crate, alias).
     pub extern_crates: Vec<(Sym, Sym)>,
+    /// `// asynclint: allow(..)` and `allow-file(..)` comments (`suppress::scan`).
+    pub directives: Vec<Directive>,
+}
+
+/// An `// asynclint: allow(rule, ..) -- reason` (or `allow-file`) comment, read from the raw text.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Directive {
+    /// The 1-based line of the comment.
+    pub line: u32,
+    pub kind: DirectiveKind,
+    /// The rule ids, as written (not checked).
+    pub ids: Box<[Box<str>]>,
+    /// Whether a non-empty ` -- reason` follows.
+    pub has_reason: bool,
+    /// The comment, from `//` to the end of its line.
+    pub span: ByteSpan,
+    /// For `allow`: the 1-based line it covers (its own line when it follows code, else the next
+    /// line of code) and that line's bytes; 0 and an empty span otherwise.
+    pub target_line: u32,
+    pub target: ByteSpan,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum DirectiveKind {
+    /// `allow(..)`: one line.
+    Line,
+    /// `allow-file(..)`: the whole file.
+    File,
+    /// Starts with `asynclint:` but cannot be read.
+    Malformed,
 }
 
 impl FileFacts {
@@ -346,6 +376,7 @@ impl FileFacts {
         self.statics.shrink_to_fit();
         self.aliases.shrink_to_fit();
         self.extern_crates.shrink_to_fit();
+        self.directives.shrink_to_fit();
     }
 
     pub fn scope(&self, id: ScopeId) -> &Scope {

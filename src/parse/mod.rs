@@ -1,6 +1,7 @@
 //! Parsing: source text in, compact facts out. Runs on many threads at once; each call parses one
 //! file with syn, extracts its facts, and lets go of the syntax tree before returning.
 
+pub mod cached;
 pub mod extract;
 pub mod facts;
 
@@ -24,16 +25,52 @@ pub fn source_text(raw: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Borrowed(text)
 }
 
+/// Deeper nesting than this is refused with a parse error rather than parsed: syn, our walk over
+/// its tree and the tree's drop all recurse once per level, and no stack is deep enough for any
+/// input. Real code stays far below; generated code that goes beyond is not analysed.
+pub const MAX_NESTING: usize = 12_000;
+
 /// Parses one file's text (already passed through `source_text`) into facts.
 pub fn parse_facts(text: &str, interner: &Interner) -> Result<FileFacts, SyntaxError> {
-    let file = syn::parse_str::<syn::File>(text).map_err(|e| {
-        let r = e.span().byte_range();
-        SyntaxError { span: ByteSpan { start: r.start as u32, end: r.end as u32 }, message: e.to_string() }
-    })?;
+    let to_error = |span: proc_macro2::Span, message: String| {
+        let r = span.byte_range();
+        SyntaxError { span: ByteSpan { start: r.start as u32, end: r.end as u32 }, message }
+    };
+    // Lexing keeps its own stack, so it survives any nesting; the depth is checked before syn
+    // recurses into it. syn then parses these tokens, which is all `parse_str` would do.
+    let tokens: proc_macro2::TokenStream =
+        text.parse().map_err(|e: proc_macro2::LexError| to_error(e.span(), e.to_string()))?;
+    if let Some(span) = too_deep(&tokens) {
+        return Err(to_error(span, format!("nesting deeper than {MAX_NESTING} levels; this file is not analysed")));
+    }
+    let file = syn::parse2::<syn::File>(tokens).map_err(|e| to_error(e.span(), e.to_string()))?;
     let mut facts = extract::Extractor::new(interner).extract_file(&file);
+    // Comments never reach syn: suppression directives come from the text itself.
+    facts.directives = crate::suppress::scan(text);
     facts.shrink();
     // Dropping a deeply nested tree recurses as deep as parsing did; do it here, on the parsing
     // thread with its large stack, not on whichever thread would drop it later.
     drop(file);
     Ok(facts)
+}
+
+/// The opening of the first group nested deeper than `MAX_NESTING`, found without recursion.
+fn too_deep(tokens: &proc_macro2::TokenStream) -> Option<proc_macro2::Span> {
+    use proc_macro2::TokenTree;
+    let mut stack: Vec<proc_macro2::token_stream::IntoIter> = vec![tokens.clone().into_iter()];
+    while let Some(top) = stack.last_mut() {
+        match top.next() {
+            Some(TokenTree::Group(g)) => {
+                if stack.len() >= MAX_NESTING {
+                    return Some(g.span_open());
+                }
+                stack.push(g.stream().into_iter());
+            }
+            Some(_) => {}
+            None => {
+                stack.pop();
+            }
+        }
+    }
+    None
 }

@@ -97,9 +97,23 @@ pub fn format_command(name: &str, props: &[(&str, String)], message: &str) -> St
     format!("::{name} {}::{}", props.join(","), escape_data(message))
 }
 
-/// Message escaping: `%`, CR and LF.
+/// Message escaping: `%`, CR and LF as the runner decodes them; any other control character or
+/// bidirectional override (from a file name or the code) is written out as `\u{..}`, so it never
+/// reaches the log raw.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c if c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c) => {
+                out.extend(c.escape_unicode())
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Property escaping: as for messages, plus `:` and `,`, which delimit properties.

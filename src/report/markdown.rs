@@ -24,6 +24,7 @@ use crate::Analysis;
 const BLOCKING: &str = "blocking-call-in-async";
 const BLOCK_ON: &str = "block-on-in-async";
 const LOCK: &str = "sync-lock-across-await";
+const UNUSED: &str = "unused-suppression";
 
 /// Lines of context shown above and below a finding.
 const CONTEXT: u32 = 2;
@@ -56,6 +57,9 @@ pub struct MarkdownContext<'a> {
     /// any yet (a pool that is closed, work moved into `spawn_blocking`): these need facts from
     /// the core, which will fill this list. Text with `code spans`; it is escaped like messages.
     pub positives: &'a [String],
+    /// The revision the branch is compared with (`review --base REV`), when the review covers
+    /// only the findings on lines changed since the merge base.
+    pub base: Option<&'a str>,
 }
 
 // ---- dates ---------------------------------------------------------------------------------------
@@ -1684,6 +1688,10 @@ fn impact(issue: &Issue, kind: &str, apis: &[String], helper: Option<&(String, S
                 }
             }
         }
+        UNUSED => {
+            out.push("A directive that suppresses nothing stays in the code: the next finding on its line (for `allow-file`, in its file) is silenced without anyone having reviewed it".to_string());
+            out.push("A misspelt rule id suppresses nothing while looking as if it did".to_string());
+        }
         _ => out.push("See the rule's documentation: `asynclint explain ".to_string() + issue.rule + "`"),
     }
     if let Some((name, ..)) = helper {
@@ -1714,6 +1722,9 @@ fn fix(
 ) -> (String, String, Option<String>) {
     if issue.rule == LOCK {
         return fix_lock(issue, sources);
+    }
+    if issue.rule == UNUSED {
+        return fix_unused_suppression(issue, sources);
     }
     let mut body = String::new();
     // The catalogue's advice for each API, once.
@@ -1914,6 +1925,30 @@ fn fix(
 
 /// The lock fix: the guard's lines in a block of their own that ends before the `.await`, when
 /// the lines in between are balanced; otherwise the general shape, with the real lock call.
+/// `unused-suppression`: each line without its directive (a directive on a line of its own goes).
+fn fix_unused_suppression(issue: &Issue, sources: &Sources) -> (String, String, Option<String>) {
+    let mut body = String::new();
+    for (i, f) in issue.findings.iter().enumerate() {
+        if i == MAX_FIX_SITES {
+            body.push_str("\n// … the same at the other locations (see Files Affected)\n");
+            break;
+        }
+        let line = sources.get(&f.location.path).and_then(|s| s.line(f.location.line)).unwrap_or("");
+        let at = line.char_indices().nth(f.location.column.saturating_sub(1) as usize).map_or(line.len(), |(b, _)| b);
+        let kept = line[..at].trim_end();
+        body.push_str(&format!("// {}:{}\n", f.location.path, f.location.line));
+        if kept.trim().is_empty() {
+            body.push_str("// (delete the directive's line)\n");
+        } else {
+            body.push_str(&format!("{}\n", sanitize_source(kept.trim_start())));
+        }
+    }
+    let alternative =
+        "if the directive is needed, correct its rule id (`asynclint rules` lists them) or add ` -- reason`"
+            .to_string();
+    ("Remove the directive:".to_string(), body, Some(alternative))
+}
+
 fn fix_lock(issue: &Issue, sources: &Sources) -> (String, String, Option<String>) {
     let mut body = String::new();
     let mut instead = String::new();
@@ -2117,6 +2152,7 @@ fn rule_description(id: &str) -> String {
                 .to_string()
         }
         LOCK => "sync lock guards held across `.await` (`sync-lock-across-await`)".to_string(),
+        UNUSED => "suppression directives that suppress nothing (`unused-suppression`)".to_string(),
         other => format!("`{other}`"),
     }
 }
@@ -2311,13 +2347,20 @@ pub fn render(analysis: &Analysis, ctx: &MarkdownContext) -> String {
     let (critical, high, medium) = (count(Severity::Critical), count(Severity::High), count(Severity::Medium));
 
     let mut out = String::new();
+    let since = ctx.base.map_or(String::new(), |b| format!(" (changes since {})", code(b)));
     match ctx.branch {
-        Some(b) => out.push_str(&format!("# Async Code Review - {} - {} Branch\n\n", text(ctx.target), code(b))),
-        None => out.push_str(&format!("# Async Code Review - {}\n\n", text(ctx.target))),
+        Some(b) => out.push_str(&format!("# Async Code Review - {} - {} Branch{since}\n\n", text(ctx.target), code(b))),
+        None => out.push_str(&format!("# Async Code Review - {}{since}\n\n", text(ctx.target))),
     }
     out.push_str(&format!("**Review Date**: {}\n", text(ctx.date)));
     if let Some(b) = ctx.branch {
         out.push_str(&format!("**Branch**: {}\n", code(b)));
+    }
+    if let Some(b) = ctx.base {
+        out.push_str(&format!(
+            "**Base**: {} (the whole workspace was analysed; only findings on lines added or changed since the merge base are reviewed)\n",
+            code(b)
+        ));
     }
     out.push_str(&format!("**Reviewer**: asynclint {}\n", text(ctx.version)));
     let mut scope = format!("Async anti-patterns in {}", plural(analysis.files, "Rust file", "Rust files"));

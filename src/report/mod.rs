@@ -12,6 +12,7 @@ pub mod json_lines;
 pub mod markdown;
 pub mod rdjson;
 pub mod sarif;
+pub mod statistics;
 
 use std::collections::HashMap;
 
@@ -30,7 +31,13 @@ pub struct ReportContext<'a> {
 /// is safe on a terminal and every byte offset into it still holds.
 pub fn sanitize_source(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        // The `\r` of a CRLF line end is part of the line end, which the renderer handles.
+        if c == '\r' && chars.peek() == Some(&'\n') {
+            out.push(c);
+            continue;
+        }
         if is_unsafe_char(c) {
             for _ in 0..c.len_utf8() {
                 out.push('?');
@@ -42,11 +49,12 @@ pub fn sanitize_source(text: &str) -> String {
     out
 }
 
-/// Escapes control characters in short strings (paths, messages) for human-readable output.
+/// Escapes control characters in short strings (paths, messages) for human-readable output,
+/// line breaks and tabs included: a file name must not be able to start a line of its own.
 pub fn escape_for_terminal(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if is_unsafe_char(c) {
+        if is_unsafe_char(c) || c.is_control() {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);

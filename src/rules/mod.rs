@@ -5,6 +5,7 @@
 pub mod block_on_in_async;
 pub mod blocking_call_in_async;
 pub mod sync_lock_across_await;
+pub mod unused_suppression;
 
 use crate::findings::Severity;
 use crate::model::callgraph::{CallGraph, Summary};
@@ -59,6 +60,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &blocking_call_in_async::BlockingCallInAsync,
         &block_on_in_async::BlockOnInAsync,
         &sync_lock_across_await::SyncLockAcrossAwait,
+        // Runs after the others, in `analyze` (`suppress::run`): it judges their findings.
+        &unused_suppression::UnusedSuppression,
     ]
 }
 

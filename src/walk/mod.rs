@@ -68,6 +68,10 @@ pub fn walk(paths: &[PathBuf], options: &WalkOptions) -> Result<Walked, WalkErro
         }
         let mut builder = ignore::WalkBuilder::new(root);
         let inside = root_canon.clone();
+        // Folders reached through a link: files under them get their canonical path, so that a
+        // file reachable two ways is analysed once.
+        let linked: std::sync::Arc<std::sync::Mutex<Vec<PathBuf>>> = Default::default();
+        let linked_in_filter = linked.clone();
         builder
             .hidden(true)
             .follow_links(true)
@@ -82,7 +86,14 @@ pub fn walk(paths: &[PathBuf], options: &WalkOptions) -> Result<Walked, WalkErro
                 // Links are followed only while they stay inside the root, files and folders alike.
                 if entry.path_is_symlink() {
                     match entry.path().canonicalize() {
-                        Ok(target) if target.starts_with(&inside) => {}
+                        Ok(target) if target.starts_with(&inside) => {
+                            if entry.file_type().is_some_and(|t| t.is_dir()) {
+                                linked_in_filter
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .push(entry.path().to_path_buf());
+                            }
+                        }
                         // A broken link is kept, so that the walk reports it.
                         Err(_) => return true,
                         Ok(_) => return false,
@@ -95,26 +106,38 @@ pub fn walk(paths: &[PathBuf], options: &WalkOptions) -> Result<Walked, WalkErro
                     && entry.file_name() == "target"
                     && entry.path().parent().is_some_and(|p| p.join("Cargo.toml").is_file()))
             });
-        for entry in builder.build() {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    errors.push(walk_error(&base_canon, &e));
-                    continue;
+        // Walk on every core; entries arrive in any order, and are sorted below.
+        let found: std::sync::Mutex<Vec<Found>> = std::sync::Mutex::new(Vec::new());
+        let (root_given, base_given, cwd_ref) = (root.clone(), base.clone(), &cwd);
+        builder.build_parallel().run(|| {
+            let found = &found;
+            let (root_given, base_given, base_canon, linked) = (&root_given, &base_given, &base_canon, &linked);
+            Box::new(move |entry| {
+                let item = match entry {
+                    Ok(entry) => {
+                        let via_link = {
+                            let dirs = linked.lock().unwrap_or_else(|e| e.into_inner());
+                            !dirs.is_empty()
+                                && (entry.path_is_symlink() || dirs.iter().any(|d| entry.path().starts_with(d)))
+                        };
+                        classify_entry(&entry, root_given, base_given, base_canon, cwd_ref, via_link)
+                    }
+                    Err(e) => Some(Found::Error(walk_error(base_canon, &e))),
+                };
+                if let Some(item) = item {
+                    found.lock().unwrap_or_else(|e| e.into_inner()).push(item);
                 }
-            };
-            let Some(ft) = entry.file_type() else { continue };
-            if !ft.is_file() {
-                continue;
-            }
-            let path = entry.path();
-            let rel = rel_display(&base_canon, &canon_parent(path), path);
-            if path.extension().is_some_and(|e| e == "rs") {
-                sizes.insert(rel.clone(), entry.metadata().map_or(0, |m| m.len()));
-                files.insert(rel);
-            } else if entry.file_name() == "Cargo.toml" {
-                let dir = crate::workspace::parent_dir(&rel).to_string();
-                manifests.push((dir, path.to_path_buf()));
+                ignore::WalkState::Continue
+            })
+        });
+        for item in found.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            match item {
+                Found::Source(rel, size) => {
+                    sizes.insert(rel.clone(), size);
+                    files.insert(rel);
+                }
+                Found::Manifest(dir, path) => manifests.push((dir, path)),
+                Found::Error(e) => errors.push(e),
             }
         }
     }
@@ -147,6 +170,54 @@ pub fn walk(paths: &[PathBuf], options: &WalkOptions) -> Result<Walked, WalkErro
     let files: Vec<String> = files.into_iter().collect();
     let sizes = files.iter().map(|f| sizes.get(f).copied().unwrap_or(0)).collect();
     Ok(Walked { base, input: WorkspaceInput { crates, files, sizes }, errors })
+}
+
+enum Found {
+    Source(String, u64),
+    Manifest(String, PathBuf),
+    Error(FileError),
+}
+
+fn classify_entry(
+    entry: &ignore::DirEntry,
+    root: &Path,
+    base: &Path,
+    base_canon: &Path,
+    cwd: &Path,
+    via_link: bool,
+) -> Option<Found> {
+    if !entry.file_type()?.is_file() {
+        return None;
+    }
+    let path = entry.path();
+    let fast = if via_link || entry.path_is_symlink() { None } else { fast_rel(path, root, base, cwd) };
+    let rel = fast.unwrap_or_else(|| rel_display(base_canon, &canon_parent(path), path));
+    if path.extension().is_some_and(|e| e == "rs") {
+        Some(Found::Source(rel, entry.metadata().map_or(0, |m| m.len())))
+    } else if entry.file_name() == "Cargo.toml" {
+        Some(Found::Manifest(crate::workspace::parent_dir(&rel).to_string(), path.to_path_buf()))
+    } else {
+        None
+    }
+}
+
+/// The path relative to the base without touching the disk, when the walk reached it through no
+/// link: under the base as given, or under a relative root when the base is the current folder.
+fn fast_rel(path: &Path, root: &Path, base: &Path, cwd: &Path) -> Option<String> {
+    let rel = match path.strip_prefix(base) {
+        Ok(r) => r,
+        Err(_) if base == cwd && root.is_relative() => path,
+        Err(_) => return None,
+    };
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        match c {
+            std::path::Component::Normal(p) => parts.push(p.to_string_lossy()),
+            std::path::Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(parts.join("/"))
 }
 
 /// The nearest folder at or above `dir` with a Cargo.toml that is a package.

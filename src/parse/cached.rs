@@ -1,0 +1,187 @@
+//! Facts to bytes and back, for the on-disk cache. A blob is a string table (the file's symbols)
+//! followed by the facts, with symbols written as positions in that table. Decoding checks
+//! everything and returns `None` for anything it does not understand: a cache is never trusted.
+
+use crate::intern::{codec, Interner};
+
+use super::facts::FileFacts;
+
+/// Changes whenever the code that makes facts changes (a hash of its source, computed at compile
+/// time), so that a cache written by another build is ignored, even at the same version number.
+pub const FACTS_FORMAT: u64 = fnv(include_str!("facts.rs"))
+    ^ fnv(include_str!("extract.rs")).rotate_left(1)
+    ^ fnv(include_str!("mod.rs")).rotate_left(2)
+    ^ fnv(include_str!("cached.rs")).rotate_left(3)
+    ^ fnv(include_str!("../intern.rs")).rotate_left(4);
+
+const fn fnv(text: &str) -> u64 {
+    let bytes = text.as_bytes();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+pub fn encode(facts: &FileFacts, interner: &Interner) -> Option<Vec<u8>> {
+    codec::begin_encode();
+    let body = postcard::to_allocvec(facts);
+    let syms = codec::end_encode();
+    let body = body.ok()?;
+    let names: Vec<std::sync::Arc<str>> = syms.iter().map(|s| interner.name(*s)).collect();
+    let names: Vec<&str> = names.iter().map(|n| &**n).collect();
+    let head = postcard::to_allocvec(&names).ok()?;
+    let mut blob = Vec::with_capacity(4 + head.len() + body.len());
+    blob.extend_from_slice(&(head.len() as u32).to_le_bytes());
+    blob.extend_from_slice(&head);
+    blob.extend_from_slice(&body);
+    Some(blob)
+}
+
+pub fn decode(blob: &[u8], interner: &Interner) -> Option<FileFacts> {
+    let head_len = u32::from_le_bytes(blob.get(..4)?.try_into().ok()?) as usize;
+    let head = blob.get(4..4usize.checked_add(head_len)?)?;
+    let body = &blob[4 + head_len..];
+    let names: Vec<&str> = postcard::from_bytes(head).ok()?;
+    codec::begin_decode(names.iter().map(|n| interner.intern(n)).collect());
+    let facts = postcard::from_bytes::<FileFacts>(body);
+    codec::end_decode();
+    facts.ok().filter(valid)
+}
+
+/// Whether every index in decoded facts points where it may, and every parent link goes
+/// backwards (so no walk up the scopes can loop). The model indexes without checking, so facts
+/// that did not come from the extractor are checked here.
+fn valid(f: &FileFacts) -> bool {
+    let ok_scope = |s: super::facts::ScopeId| s.idx() < f.scopes.len();
+    let ok_mod = |m: super::facts::ModIdx| m.idx() < f.modules.len();
+    if f.modules.is_empty() {
+        return false;
+    }
+    for (i, m) in f.modules.iter().enumerate() {
+        if !ok_scope(m.scope) || m.parent.is_some_and(|p| p.idx() >= i) {
+            return false;
+        }
+    }
+    for (i, s) in f.scopes.iter().enumerate() {
+        if s.parent.is_some_and(|p| p.idx() >= i) {
+            return false;
+        }
+        if let super::facts::ScopeKind::Module(m) = s.kind {
+            if !ok_mod(m) {
+                return false;
+            }
+        }
+        if s.self_impl.is_some_and(|i| i.idx() >= f.impls.len()) {
+            return false;
+        }
+        for item in &s.items {
+            use super::facts::ItemKind::*;
+            let fine = match item.kind {
+                Fn(x) => x.idx() < f.fns.len(),
+                Struct(x) => x.idx() < f.structs.len(),
+                Trait(x) => x.idx() < f.traits.len(),
+                Mod(x) => ok_mod(x),
+                ModFile(_) => true,
+                Static(x) => x.idx() < f.statics.len(),
+                TypeAlias(x) => x.idx() < f.aliases.len(),
+                Enum | Union | Const => true,
+            };
+            if !fine {
+                return false;
+            }
+        }
+    }
+    let scoped_ok = f.structs.iter().all(|s| ok_scope(s.scope))
+        && f.traits
+            .iter()
+            .all(|t| ok_scope(t.scope) && t.methods.iter().all(|(_, m)| m.is_none_or(|m| m.idx() < f.fns.len())))
+        && f.statics.iter().all(|s| ok_scope(s.scope))
+        && f.aliases.iter().all(|a| ok_scope(a.scope))
+        && f.impls.iter().all(|i| ok_scope(i.scope) && i.methods.iter().all(|m| m.idx() < f.fns.len()));
+    scoped_ok && f.fns.iter().all(|func| valid_fn(f, func))
+}
+
+fn valid_fn(f: &FileFacts, func: &super::facts::FnFacts) -> bool {
+    use super::facts::{Callee, CtxKind, Owner, ValueSrc};
+    let (nb, nc, nx) = (func.bindings.len(), func.calls.len(), func.ctxs.len());
+    fn value_ok(v: &ValueSrc, nb: usize, nc: usize, nx: usize) -> bool {
+        match v {
+            ValueSrc::Local(b) => b.idx() < nb,
+            ValueSrc::Field(base, _) | ValueSrc::TupleField(base, _) => value_ok(base, nb, nc, nx),
+            ValueSrc::Call(c) => c.idx() < nc,
+            ValueSrc::Closure(x) | ValueSrc::ClosureParam(x, _) => x.idx() < nx,
+            _ => true,
+        }
+    }
+    let owner_ok = match func.owner {
+        Owner::Impl(i) => i.idx() < f.impls.len(),
+        Owner::Trait(t) => t.idx() < f.traits.len(),
+        Owner::Free => true,
+    };
+    owner_ok
+        && func.module.idx() < f.modules.len()
+        && func.outer_scope.idx() < f.scopes.len()
+        && func.params.iter().all(|b| b.idx() < nb)
+        && func.bindings.iter().all(|b| b.scope.idx() < f.scopes.len() && value_ok(&b.init, nb, nc, nx))
+        && func.calls.iter().all(|c| {
+            c.scope.idx() < f.scopes.len()
+                && c.ctx.is_none_or(|x| x.idx() < nx)
+                && c.args.iter().all(|a| value_ok(a, nb, nc, nx))
+                && match &c.callee {
+                    Callee::Method { receiver, .. } => value_ok(receiver, nb, nc, nx),
+                    _ => true,
+                }
+        })
+        && func.ctxs.iter().enumerate().all(|(i, x)| {
+            x.parent.is_none_or(|p| p.idx() < i)
+                && match &x.kind {
+                    CtxKind::Closure { passed_to, bound_to, .. } => {
+                        passed_to.is_none_or(|c| c.idx() < nc) && bound_to.is_none_or(|b| b.idx() < nb)
+                    }
+                    CtxKind::ErrBranchOf(c) => c.idx() < nc,
+                    CtxKind::AsyncBlock => true,
+                }
+        })
+        && func.awaits.iter().all(|(_, x)| x.is_none_or(|x| x.idx() < nx))
+        && func.guards.iter().all(|g| {
+            g.lock_call.idx() < nc && g.binding.is_none_or(|b| b.idx() < nb) && g.ctx.is_none_or(|x| x.idx() < nx)
+        })
+        && func.drops.iter().all(|(b, c)| b.idx() < nb && c.idx() < nc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_survive_a_round_trip_into_another_interner() {
+        let text = "use std::fs;\nasync fn f(p: &str) { let x: Vec<u8> = fs::read(p).unwrap(); g(x).await; }\nfn g(_: Vec<u8>) {}\n";
+        let a = Interner::new();
+        let facts = crate::parse::parse_facts(text, &a).unwrap();
+        let blob = encode(&facts, &a).unwrap();
+        let b = Interner::new();
+        b.intern("something else first");
+        let back = decode(&blob, &b).unwrap();
+        assert_eq!(format!("{:?}", facts.fns.len()), format!("{:?}", back.fns.len()));
+        let (na, nb) = (a.freeze(), b.freeze());
+        assert_eq!(na.str(facts.fns[0].name), nb.str(back.fns[0].name));
+        assert_eq!(facts.fns[0].calls.len(), back.fns[0].calls.len());
+    }
+
+    #[test]
+    fn damaged_blobs_are_rejected_not_trusted() {
+        let a = Interner::new();
+        let facts = crate::parse::parse_facts("fn f() { g(); }", &a).unwrap();
+        let blob = encode(&facts, &a).unwrap();
+        for cut in [0, 3, 5, blob.len() / 2, blob.len() - 1] {
+            assert!(decode(&blob[..cut], &a).is_none() || cut == blob.len(), "cut at {cut} decoded");
+        }
+        let mut flipped = blob.clone();
+        flipped[4] ^= 0xff;
+        let _ = decode(&flipped, &a);
+    }
+}
