@@ -72,13 +72,16 @@ pub trait FactsCache: Send + Sync {
     fn put(&self, path: &str, hash: u64, blob: Vec<u8>);
 }
 
-/// The content hash the cache is keyed by (with the tool version, kept by the cache itself).
+/// The content hash the cache is keyed by (with the tool version, kept by the cache itself):
+/// SHA-256, of which 64 bits are kept. A fast non-cryptographic hash would let one untrusted pull
+/// request craft a file that collides with an entry another one left in a shared CI cache; finding
+/// a second input for a given SHA-256 prefix of 64 bits is out of reach.
 pub fn content_hash(bytes: &[u8]) -> u64 {
-    use std::hash::Hasher;
-    let mut h = rustc_hash::FxHasher::default();
-    h.write_usize(bytes.len());
-    h.write(bytes);
-    h.finish()
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
 }
 
 /// The result of an analysis: findings and file errors, both sorted.

@@ -108,6 +108,8 @@ impl std::fmt::Display for Run {
 /// Runs the binary with a fixed environment, failing the test if it hangs or dies of a signal.
 fn run_in(cwd: &Path, args: &[&str]) -> Run {
     let mut child = Command::new(BIN)
+        // Tests keep the facts cache out of the real home.
+        .env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"))
         .args(args)
         .current_dir(cwd)
         .env_remove("ASYNCLINT_FORMAT")

@@ -75,6 +75,8 @@ impl TestDir {
 
     fn run_in(&self, sub: &str, args: &[&str]) -> Run {
         let out = Command::new(BIN)
+            // Tests keep the facts cache out of the real home.
+            .env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"))
             .args(args)
             .current_dir(self.path.join(sub))
             .env_remove("ASYNCLINT_FORMAT")

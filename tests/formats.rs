@@ -95,6 +95,8 @@ impl Drop for TestDir {
 
 fn run_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
     let mut child = Command::new(BIN)
+        // Tests keep the facts cache out of the real home.
+        .env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"))
         .args(args)
         .current_dir(cwd)
         .env_remove("ASYNCLINT_FORMAT")

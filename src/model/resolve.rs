@@ -57,10 +57,16 @@ pub enum Target {
 /// if every cut it met pointed at itself or at lookups it started; if one pointed at an ancestor,
 /// the answer may lack what that ancestor will still find, and is not cached. `low` is the lowest
 /// stack position a cut pointed at, as in Tarjan's algorithm.
+///
+/// Within one query, a lookup that came back empty is not walked again: a lookup stops at the first
+/// answer, so a scope that gave none before gives none again (anything it could not reach then
+/// was in progress, and has come back empty too). Without this, a glob graph that is a deep DAG
+/// or a ring would be walked along every one of its exponentially many paths.
 #[derive(Default)]
 pub struct Guard {
     stack: Vec<(u32, ScopeId, Sym)>,
     low: Option<usize>,
+    empty: rustc_hash::FxHashMap<(u32, ScopeId, Sym, Ns), Option<usize>>,
 }
 
 /// Memoised answers of `lookup_in_scope`, by (file, scope, name, namespace).
@@ -71,7 +77,9 @@ pub(crate) fn locked<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T>
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-const MAX_DEPTH: usize = 48;
+/// Imports deeper than this are not followed (the answer is then not cached). With each scope
+/// walked at most once per query, depth costs stack, not time.
+const MAX_DEPTH: usize = 256;
 
 impl Model<'_> {
     pub fn resolve_path(&self, file: u32, scope: ScopeId, path: &Path, ns: Ns) -> Option<Res> {
@@ -192,6 +200,14 @@ impl Model<'_> {
         if let Some(hit) = locked(&self.lookup_cache).get(&key) {
             return hit.clone();
         }
+        if let Some(&low) = guard.empty.get(&key) {
+            // Empty before in this query; its cuts still count for whoever asks again.
+            guard.low = match (guard.low, low) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            return None;
+        }
         if guard.stack.len() > MAX_DEPTH {
             guard.low = Some(0);
             return None;
@@ -208,6 +224,8 @@ impl Model<'_> {
         let inner_low = guard.low.filter(|&l| l < depth);
         if inner_low.is_none() {
             locked(&self.lookup_cache).insert(key, found.clone());
+        } else if found.is_none() {
+            guard.empty.insert(key, inner_low);
         }
         guard.low = match (outer_low, inner_low) {
             (Some(a), Some(b)) => Some(a.min(b)),
