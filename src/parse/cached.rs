@@ -185,3 +185,32 @@ mod tests {
         let _ = decode(&flipped, &a);
     }
 }
+
+#[cfg(test)]
+mod roundtrip_all {
+    use super::*;
+
+    #[test]
+    fn every_fixture_file_round_trips() {
+        let mut failed = Vec::new();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut stack = vec![root.join("fixtures"), root.join("src")];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    let a = Interner::new();
+                    let Ok(facts) = crate::parse::parse_facts(&crate::parse::source_text(&text), &a) else { continue };
+                    let blob = encode(&facts, &a).unwrap();
+                    if decode(&blob, &a).is_none() {
+                        failed.push(p.display().to_string());
+                    }
+                }
+            }
+        }
+        assert!(failed.is_empty(), "{failed:?}");
+    }
+}

@@ -340,7 +340,15 @@ impl FileFacts {
     pub fn shrink(&mut self) {
         for f in &mut self.fns {
             if f.calls.is_empty() {
+                // Nothing may point at a binding that is gone: facts stay consistent, which the
+                // cache's validation checks.
                 f.bindings = Vec::new();
+                f.params = Box::new([]);
+                for c in &mut f.ctxs {
+                    if let CtxKind::Closure { bound_to, .. } = &mut c.kind {
+                        *bound_to = None;
+                    }
+                }
             }
             f.bindings.shrink_to_fit();
             f.calls.shrink_to_fit();
