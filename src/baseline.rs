@@ -230,6 +230,7 @@ mod tests {
             help: String::new(),
             snippet: String::new(),
             fingerprint: fingerprint.to_string(),
+            fix: None,
         }
     }
 

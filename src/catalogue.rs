@@ -61,6 +61,10 @@ pub struct ApiEntry {
     pub severity: Option<Severity>,
     /// For `arg_types` entries: the trait or type the methods belong to, for messages.
     pub via: Option<String>,
+    /// `replace` is a mechanical fix: the twin takes the same arguments and, once awaited,
+    /// returns the same type, so `path(args)` can become `replace(args).await`.
+    #[serde(default)]
+    pub fix: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,6 +140,8 @@ pub struct BlockingApi {
     pub help: String,
     pub replace: Option<String>,
     pub severity: Option<Severity>,
+    /// Whether `replace` is a mechanical fix (see `ApiEntry::fix`).
+    pub fix: bool,
 }
 
 #[derive(Debug, Default)]
@@ -295,6 +301,7 @@ impl ApiSet {
                 help: entry.help.replace("{name}", name),
                 replace: entry.replace.as_ref().map(|r| r.replace("{name}", name)),
                 severity: entry.severity,
+                fix: entry.fix,
             });
             apis.len() - 1
         };

@@ -401,6 +401,8 @@ impl Config {
                 replace: e.replace,
                 severity: e.severity,
                 via: e.via,
+                // A user's own API is never fixed mechanically: we cannot know its twin's types.
+                fix: false,
             });
         }
         for (i, entry) in raw.offload.into_iter().enumerate() {

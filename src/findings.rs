@@ -66,6 +66,12 @@ pub struct Related {
     pub column: u32,
 }
 
+/// A mechanical edit that fixes a finding: replace the finding's span with `replacement`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    pub replacement: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub rule: &'static str,
@@ -82,6 +88,8 @@ pub struct Finding {
     /// The code the finding points at, whitespace-normalised.
     pub snippet: String,
     pub fingerprint: String,
+    /// A mechanical fix, when there is one.
+    pub fix: Option<Fix>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use catalogue::{ApiEntry, Catalogue, OffloadEntry};
-use findings::{ChainStep, ErrorKind, FileError, Finding, Related};
+use findings::{ChainStep, ErrorKind, FileError, Finding, Fix, Related};
 use intern::Interner;
 use lines::LineIndex;
 use parse::facts::FileFacts;
@@ -341,6 +341,7 @@ fn materialize(
                     })
                 })
                 .collect();
+            let fix = r.replace_callee.as_deref().and_then(|twin| awaited_twin(text, r.span, twin));
             out.push(Finding {
                 rule: r.rule,
                 severity: r.severity,
@@ -350,6 +351,7 @@ fn materialize(
                 chain,
                 related,
                 help: r.help,
+                fix,
                 snippet,
                 fingerprint: String::new(),
             });
@@ -367,6 +369,17 @@ fn materialize(
     out.dedup_by(|a, b| a.rule == b.rule && a.location == b.location && a.message == b.message);
     assign_fingerprints(&mut out);
     out
+}
+
+/// `path::to::f(args)` as `twin(args).await`: the text of the call from its first `(` on is kept
+/// as written. Only when the text before it is a plain path, so nothing but the callee changes.
+fn awaited_twin(text: &str, span: parse::facts::ByteSpan, twin: &str) -> Option<Fix> {
+    let call = text.get(span.start as usize..span.end as usize)?;
+    let open = call.find('(')?;
+    let callee = &call[..open];
+    let plain = !callee.trim().is_empty()
+        && callee.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ':' || c.is_whitespace());
+    (plain && call.ends_with(')')).then(|| Fix { replacement: format!("{twin}{}.await", &call[open..]) })
 }
 
 /// Fingerprints name a finding without line numbers, so they survive edits elsewhere in the file:

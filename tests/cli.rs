@@ -381,7 +381,8 @@ fn json_format_matches_the_documented_schema() {
             "chain",
             "related",
             "help",
-            "fingerprint"
+            "fingerprint",
+            "fix"
         ]),
         "{run}"
     );

@@ -340,7 +340,18 @@ fn sarif_follows_github_code_scanning_conventions() {
     let loc = &notes[0]["locations"][0]["physicalLocation"];
     assert_eq!(loc["artifactLocation"]["uri"], "src/bad.rs");
     assert_eq!((&loc["region"]["startLine"], &loc["region"]["startColumn"]), (&e["line"], &e["column"]));
-    assert!(run.get("fixes").is_none() && results.iter().all(|x| x.get("fixes").is_none()));
+    // Fixes exactly where the json format has one, replacing the result's own region.
+    assert!(run.get("fixes").is_none());
+    for (x, f) in results.iter().zip(findings(&r)) {
+        match f["fix"]["replacement"].as_str() {
+            Some(text) => {
+                let change = &x["fixes"][0]["artifactChanges"][0];
+                assert_eq!(change["replacements"][0]["insertedContent"]["text"], text, "{x}");
+                assert_eq!(change["replacements"][0]["deletedRegion"], x["locations"][0]["physicalLocation"]["region"]);
+            }
+            None => assert!(x.get("fixes").is_none(), "{x}"),
+        }
+    }
 }
 
 // ---- rdjson / rdjsonl ----------------------------------------------------------------------------
@@ -423,7 +434,17 @@ fn rdjson_columns_count_utf8_bytes_and_ends_are_exclusive() {
     assert_eq!(e["code"]["value"], "parse-error");
     assert_eq!(e["location"]["path"], "src/bad.rs");
     assert_eq!(e["location"]["range"]["start"]["line"], errors(&r)[0]["line"]);
-    assert!(diagnostics.iter().all(|d| d.get("suggestions").is_none()), "no invented suggestions");
+    // Suggestions exactly where the json format has a fix, over the finding's own range.
+    for (d, f) in diagnostics.iter().zip(findings(&r)) {
+        match f["fix"]["replacement"].as_str() {
+            Some(text) => {
+                assert_eq!(d["suggestions"][0]["text"], text, "{d}");
+                assert_eq!(d["suggestions"][0]["range"], d["location"]["range"], "{d}");
+            }
+            None => assert!(d.get("suggestions").is_none(), "an invented suggestion: {d}"),
+        }
+    }
+    assert!(e.get("suggestions").is_none());
 }
 
 #[test]
@@ -452,6 +473,7 @@ fn rdjson_falls_back_to_whole_lines_when_the_file_changed() {
         help: "h".into(),
         snippet: "x()".into(),
         fingerprint: "f".into(),
+        fix: None,
     };
     let analysis = asynclint::Analysis { findings: vec![finding], files: 1, ..Default::default() };
     let render = |source: &str| {
@@ -602,9 +624,11 @@ fn cargo_json_lines_are_compiler_messages_with_the_model_columns() {
             [&s["line_start"], &s["column_start"], &s["line_end"], &s["column_end"]],
             [&f["line"], &f["column"], &f["end_line"], &f["end_column"]]
         );
-        for key in ["suggested_replacement", "suggestion_applicability", "expansion"] {
-            assert_eq!(s[key], Value::Null);
-        }
+        // Exactly the findings with a mechanical fix carry it, as rustc's "MaybeIncorrect".
+        assert_eq!(s["suggested_replacement"], f["fix"]["replacement"]);
+        let applicability = if f["fix"].is_null() { Value::Null } else { Value::from("MaybeIncorrect") };
+        assert_eq!(s["suggestion_applicability"], applicability);
+        assert_eq!(s["expansion"], Value::Null);
         // The byte range covers the call the columns describe.
         let text = dir.read(f["path"].as_str().unwrap());
         let code = &text[n(&s["byte_start"]) as usize..n(&s["byte_end"]) as usize];
@@ -668,4 +692,53 @@ fn a_clean_project_gives_empty_reports() {
     let github = dir.check("github", 0);
     assert_eq!(github.lines().count(), 1, "{github}");
     assert!(!github.starts_with("::"));
+}
+
+/// Applies rdjson suggestions the way reviewdog does: each replaces its range (1-based line,
+/// 1-based byte column, end exclusive) with its text; later ranges first, so earlier ones stay put.
+fn apply_suggestions(text: &str, diagnostics: &[Value]) -> String {
+    let line_starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let offset = |pos: &Value| line_starts[n(&pos["line"]) as usize - 1] + n(&pos["column"]) as usize - 1;
+    let mut edits: Vec<(usize, usize, String)> = diagnostics
+        .iter()
+        .flat_map(|d| d["suggestions"].as_array().cloned().unwrap_or_default())
+        .map(|s| (offset(&s["range"]["start"]), offset(&s["range"]["end"]), s["text"].as_str().unwrap().to_string()))
+        .collect();
+    edits.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut out = text.to_string();
+    for (start, end, with) in edits {
+        out.replace_range(start..end, &with);
+    }
+    out
+}
+
+#[test]
+fn rdjson_suggestions_apply_cleanly_and_fix_what_they_claim() {
+    let dir = TestDir::new("suggestions");
+    let source =
+        "use std::thread;\nuse std::time::Duration;\n\npub async fn f(p: &str) -> std::io::Result<String> {\n    \
+                  thread::sleep(Duration::from_millis(10));\n    let s = std::fs::read_to_string(p)?;\n    \
+                  let é = \"ü\"; std::fs::write(p, é)?;\n    let _f = std::fs::File::open(p)?;\n    Ok(s)\n}\n";
+    dir.write("src/lib.rs", source);
+    let (code, out, err) = run_in(&dir.path, &["check", "--format", "rdjsonl", "--no-cache"]);
+    assert_eq!(code, 1, "{err}");
+    let diagnostics = lines_as_json(&out);
+    let with: Vec<&Value> = diagnostics.iter().filter(|d| d.get("suggestions").is_some()).collect();
+    // sleep, read_to_string and write have same-signature twins; File::open does not.
+    assert_eq!(with.len(), 3, "{out}");
+    for d in &diagnostics {
+        assert_only_proto_fields(d);
+    }
+    let fixed = apply_suggestions(source, &diagnostics);
+    assert!(fixed.contains("    tokio::time::sleep(Duration::from_millis(10)).await;\n"), "{fixed}");
+    assert!(fixed.contains("let s = tokio::fs::read_to_string(p).await?;"), "{fixed}");
+    assert!(fixed.contains("let é = \"ü\"; tokio::fs::write(p, é).await?;"), "{fixed}");
+    // The fixed file parses, and only the finding without a suggestion is left.
+    dir.write("src/lib.rs", &fixed);
+    let (code, out, err) = run_in(&dir.path, &["check", "--format", "json", "--no-cache"]);
+    assert_eq!(code, 1, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert!(errors(&report).is_empty(), "{out}");
+    let left: Vec<&str> = findings(&report).iter().map(|f| f["message"].as_str().unwrap()).collect();
+    assert_eq!(left, vec!["blocking call `std::fs::File::open` inside async fn `f`"], "{out}");
 }

@@ -465,6 +465,7 @@ fn finding(path: &str, line: u32, function: &str, message: &str, snippet: &str, 
         help: "use `tokio::time::sleep(..).await` <b>now</b>".to_string(),
         snippet: snippet.to_string(),
         fingerprint: String::new(),
+        fix: None,
     }
 }
 

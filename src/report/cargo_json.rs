@@ -88,8 +88,9 @@ fn finding_diagnostic(f: &Finding) -> Value {
         "is_primary": true,
         "text": [],
         "label": label(f.rule),
-        "suggested_replacement": null,
-        "suggestion_applicability": null,
+        // The `tokio` twin may need the crate's `fs`/`time` features: rustc's "MaybeIncorrect".
+        "suggested_replacement": f.fix.as_ref().map(|x| x.replacement.clone()),
+        "suggestion_applicability": f.fix.as_ref().map(|_| "MaybeIncorrect"),
         "expansion": null,
     });
     let mut children = vec![child("help", &f.help)];

@@ -25,6 +25,7 @@ pub fn finding_value(f: &Finding) -> Value {
         "related": f.related.iter().map(|r| json!({"message": r.message, "path": r.path, "line": r.line, "column": r.column})).collect::<Vec<_>>(),
         "help": f.help,
         "fingerprint": f.fingerprint,
+        "fix": f.fix.as_ref().map(|x| json!({"replacement": x.replacement})),
     })
 }
 

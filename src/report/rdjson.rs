@@ -8,8 +8,9 @@
 //! matches the finding, the range falls back to whole lines (start and end without columns).
 //!
 //! reviewdog reads these with protojson, which rejects unknown fields: only fields of the proto
-//! are written. There are no `suggestions`: a finding carries no replacement text, and the helps
-//! (`spawn_blocking`, `.await`, a different lock) are not mechanical edits.
+//! are written. `suggestions` are written for findings with a mechanical fix (a blocking call
+//! whose async twin takes the same arguments, `std::thread::sleep(d)` -> `tokio::time::sleep(d)
+//! .await`); other helps (`spawn_blocking`, a different lock) are not mechanical edits.
 
 use std::collections::HashMap;
 
@@ -94,13 +95,22 @@ fn finding_diagnostic(f: &Finding, files: &mut Files) -> Value {
     for r in &f.related {
         message.push_str(&format!("\nsee {} ({}:{}:{})", r.message, r.path, r.line, r.column));
     }
-    json!({
+    let mut diagnostic = json!({
         "message": message,
         "location": {"path": loc.path, "range": range},
         "severity": severity(f.severity),
         "source": source(),
         "code": {"value": f.rule},
-    })
+    });
+    // A mechanical fix becomes a suggestion over exactly the finding's range, which reviewdog
+    // posts as a one-click suggested change. Without byte columns there is no exact range.
+    if let (Some(fix), Some(sc), Some(ec)) = (&f.fix, start, end) {
+        diagnostic["suggestions"] = json!([{
+            "range": {"start": {"line": loc.line, "column": sc}, "end": {"line": loc.end_line, "column": ec}},
+            "text": fix.replacement,
+        }]);
+    }
+    diagnostic
 }
 
 fn error_diagnostic(e: &FileError, files: &mut Files) -> Value {

@@ -123,6 +123,27 @@ fn result_value(f: &Finding, metas: &[&RuleMeta]) -> Value {
         let related: Vec<Value> = f.related.iter().enumerate().map(|(i, rel)| related_value(i, rel)).collect();
         r.insert("relatedLocations".into(), Value::Array(related));
     }
+    // GitHub ignores `fixes`; the VS Code SARIF viewer and other tools apply them.
+    if let Some(fix) = &f.fix {
+        r.insert(
+            "fixes".into(),
+            json!([{
+                "description": {"text": format!("replace with `{}`", fix.replacement)},
+                "artifactChanges": [{
+                    "artifactLocation": artifact_location(&loc.path),
+                    "replacements": [{
+                        "deletedRegion": {
+                            "startLine": loc.line,
+                            "startColumn": loc.column,
+                            "endLine": loc.end_line,
+                            "endColumn": loc.end_column,
+                        },
+                        "insertedContent": {"text": fix.replacement},
+                    }],
+                }],
+            }]),
+        );
+    }
     r.insert("properties".into(), json!({"severity": f.severity.as_str(), "function": f.function}));
     Value::Object(r)
 }

@@ -72,6 +72,7 @@ impl Rule for BlockOnInAsync {
                     function: model.fn_path(f),
                     chain,
                     related: Vec::new(),
+                    replace_callee: None,
                 });
             }
         }

@@ -50,6 +50,11 @@ impl Rule for BlockingCallInAsync {
                             function: model.fn_path(f),
                             chain: Vec::new(),
                             related: Vec::new(),
+                            // Only a call by path has a callee to swap; a method call does not.
+                            replace_callee: match (&call.callee, api.fix) {
+                                (crate::parse::facts::Callee::Path { qself: None, .. }, true) => api.replace.clone(),
+                                _ => None,
+                            },
                         });
                     }
                     SiteKind::Calls(helper) => {
@@ -70,6 +75,7 @@ impl Rule for BlockingCallInAsync {
                             function: model.fn_path(f),
                             chain,
                             related: Vec::new(),
+                            replace_callee: None,
                         });
                     }
                     SiteKind::BlockOn(_) => {}

@@ -34,6 +34,9 @@ pub struct RawFinding {
     pub chain: Vec<RawStep>,
     /// Other places worth showing (the `.await` a guard is held across).
     pub related: Vec<RawStep>,
+    /// For a call whose blocking callee has a mechanical async twin: that twin's path. The fix is
+    /// `twin(args).await`, made from the call's text when findings are placed.
+    pub replace_callee: Option<String>,
 }
 
 #[derive(Clone, Debug)]

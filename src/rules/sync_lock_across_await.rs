@@ -76,6 +76,7 @@ impl Rule for SyncLockAcrossAwait {
                     function: model.fn_path(f),
                     chain: Vec::new(),
                     related: vec![RawStep { function: "the `.await` it is held across".to_string(), file: f.file, span: ByteSpan { start: at, end: at + 5 } }],
+                    replace_callee: None,
                 });
             }
         }

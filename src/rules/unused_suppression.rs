@@ -97,6 +97,7 @@ pub fn report(
                 function: String::new(),
                 chain: Vec::new(),
                 related: Vec::new(),
+                replace_callee: None,
             });
         }
     }
