@@ -704,7 +704,7 @@ fn apply_suggestions(text: &str, diagnostics: &[Value]) -> String {
         .flat_map(|d| d["suggestions"].as_array().cloned().unwrap_or_default())
         .map(|s| (offset(&s["range"]["start"]), offset(&s["range"]["end"]), s["text"].as_str().unwrap().to_string()))
         .collect();
-    edits.sort_by(|a, b| b.0.cmp(&a.0));
+    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
     let mut out = text.to_string();
     for (start, end, with) in edits {
         out.replace_range(start..end, &with);
