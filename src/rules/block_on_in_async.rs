@@ -7,7 +7,6 @@ use super::{chain_from, chain_sentence, RawFinding, Rule, RuleContext, RuleMeta}
 use crate::catalogue::BlockingApi;
 use crate::findings::Severity;
 use crate::model::callgraph::{SiteKind, Summary};
-use crate::model::context::Exec;
 
 pub struct BlockOnInAsync;
 
@@ -38,43 +37,39 @@ impl Rule for BlockOnInAsync {
 
     fn check(&self, cx: &RuleContext, out: &mut Vec<RawFinding>) {
         let model = cx.model;
-        for f in model.all_fns() {
-            for site in &cx.graph.sites[cx.graph.index(f)] {
-                let Exec::Async(kind, _) = site.exec else { continue };
-                let call = &model.func(f).calls[site.call.idx()];
-                let name = model.fn_short_name(f);
-                let (api, message, chain, help) = match site.kind {
-                    SiteKind::BlockOn(api_idx) => {
-                        let api = &model.cat.block_on.apis[api_idx];
-                        let message =
-                            format!("`{}` inside {} {}", api.display, describe_place(kind, &name), consequence(api));
-                        (api, message, Vec::new(), api.help.clone())
-                    }
-                    SiteKind::Calls(helper) => {
-                        let Some(w) = cx.graph.witness(helper, Summary::BlockOn) else { continue };
-                        let api = &model.cat.block_on.apis[w.api];
-                        let (chain, helpers) = chain_from(cx, f, site.call, helper, Summary::BlockOn);
-                        let message =
-                            format!("{}, which {}", chain_sentence(&name, &helpers, &api.display), consequence(api));
-                        let first = helpers.first().cloned().unwrap_or_default();
-                        let help = format!("make `{first}` async and `.await` it, or call it inside `tokio::task::spawn_blocking(move || ..)`: {}", api.help);
-                        (api, message, chain, help)
-                    }
-                    SiteKind::Blocking(_) => continue,
-                };
-                out.push(RawFinding {
-                    rule: META.id,
-                    severity: api.severity.unwrap_or(META.default_severity),
-                    file: f.file,
-                    span: call.span,
-                    message,
-                    help,
-                    function: model.fn_path(f),
-                    chain,
-                    related: Vec::new(),
-                    replace_callee: None,
-                });
-            }
+        for (f, site, kind, call) in cx.async_sites() {
+            let name = model.fn_short_name(f);
+            let (api, message, chain, help) = match site.kind {
+                SiteKind::BlockOn(api_idx) => {
+                    let api = &model.cat.block_on.apis[api_idx];
+                    let message =
+                        format!("`{}` inside {} {}", api.display, describe_place(kind, &name), consequence(api));
+                    (api, message, Vec::new(), api.help.clone())
+                }
+                SiteKind::Calls(helper) => {
+                    let Some(w) = cx.graph.witness(helper, Summary::BlockOn) else { continue };
+                    let api = &model.cat.block_on.apis[w.api];
+                    let (chain, helpers) = chain_from(cx, f, site.call, helper, Summary::BlockOn);
+                    let message =
+                        format!("{}, which {}", chain_sentence(&name, &helpers, &api.display), consequence(api));
+                    let first = helpers.first().cloned().unwrap_or_default();
+                    let help = format!("make `{first}` async and `.await` it, or call it inside `tokio::task::spawn_blocking(move || ..)`: {}", api.help);
+                    (api, message, chain, help)
+                }
+                SiteKind::Blocking(_) => continue,
+            };
+            out.push(RawFinding {
+                rule: META.id,
+                severity: api.severity.unwrap_or(META.default_severity),
+                file: f.file,
+                span: call.span,
+                message,
+                help,
+                function: model.fn_path(f),
+                chain,
+                related: Vec::new(),
+                replace_callee: None,
+            });
         }
     }
 }

@@ -5,7 +5,7 @@
 use super::{chain_from, chain_sentence, RawFinding, Rule, RuleContext, RuleMeta};
 use crate::findings::Severity;
 use crate::model::callgraph::{SiteKind, Summary};
-use crate::model::context::{AsyncKind, Exec};
+use crate::model::context::AsyncKind;
 
 pub struct BlockingCallInAsync;
 
@@ -32,37 +32,34 @@ impl Rule for BlockingCallInAsync {
 
     fn check(&self, cx: &RuleContext, out: &mut Vec<RawFinding>) {
         let model = cx.model;
-        for f in model.all_fns() {
-            for site in &cx.graph.sites[cx.graph.index(f)] {
-                let Exec::Async(kind, _) = site.exec else { continue };
-                let call = &model.func(f).calls[site.call.idx()];
-                let name = model.fn_short_name(f);
-                match site.kind {
-                    SiteKind::Blocking(api_idx) => {
-                        let api = &model.cat.blocking.apis[api_idx];
-                        out.push(RawFinding {
-                            rule: META.id,
-                            severity: api.severity.unwrap_or(META.default_severity),
-                            file: f.file,
-                            span: call.span,
-                            message: format!("blocking call `{}` inside {}", api.display, describe_place(kind, &name)),
-                            help: api.help.clone(),
-                            function: model.fn_path(f),
-                            chain: Vec::new(),
-                            related: Vec::new(),
-                            // Only a call by path has a callee to swap; a method call does not.
-                            replace_callee: match (&call.callee, api.fix) {
-                                (crate::parse::facts::Callee::Path { qself: None, .. }, true) => api.replace.clone(),
-                                _ => None,
-                            },
-                        });
-                    }
-                    SiteKind::Calls(helper) => {
-                        let Some(w) = cx.graph.witness(helper, Summary::Blocking) else { continue };
-                        let api = &model.cat.blocking.apis[w.api];
-                        let (chain, helpers) = chain_from(cx, f, site.call, helper, Summary::Blocking);
-                        let first = helpers.first().cloned().unwrap_or_default();
-                        out.push(RawFinding {
+        for (f, site, kind, call) in cx.async_sites() {
+            let name = model.fn_short_name(f);
+            match site.kind {
+                SiteKind::Blocking(api_idx) => {
+                    let api = &model.cat.blocking.apis[api_idx];
+                    out.push(RawFinding {
+                        rule: META.id,
+                        severity: api.severity.unwrap_or(META.default_severity),
+                        file: f.file,
+                        span: call.span,
+                        message: format!("blocking call `{}` inside {}", api.display, describe_place(kind, &name)),
+                        help: api.help.clone(),
+                        function: model.fn_path(f),
+                        chain: Vec::new(),
+                        related: Vec::new(),
+                        // Only a call by path has a callee to swap; a method call does not.
+                        replace_callee: match (&call.callee, api.fix) {
+                            (crate::parse::facts::Callee::Path { qself: None, .. }, true) => api.replace.clone(),
+                            _ => None,
+                        },
+                    });
+                }
+                SiteKind::Calls(helper) => {
+                    let Some(w) = cx.graph.witness(helper, Summary::Blocking) else { continue };
+                    let api = &model.cat.blocking.apis[w.api];
+                    let (chain, helpers) = chain_from(cx, f, site.call, helper, Summary::Blocking);
+                    let first = helpers.first().cloned().unwrap_or_default();
+                    out.push(RawFinding {
                             rule: META.id,
                             severity: api.severity.unwrap_or(META.default_severity),
                             file: f.file,
@@ -77,9 +74,8 @@ impl Rule for BlockingCallInAsync {
                             related: Vec::new(),
                             replace_callee: None,
                         });
-                    }
-                    SiteKind::BlockOn(_) => {}
                 }
+                SiteKind::BlockOn(_) => {}
             }
         }
     }

@@ -52,6 +52,30 @@ pub struct RuleContext<'m, 'a> {
     pub graph: &'m CallGraph,
 }
 
+impl RuleContext<'_, '_> {
+    /// Every classified call made in async context: the fn, the call's site in the graph, what
+    /// kind of async context it is, and the call.
+    pub fn async_sites(
+        &self,
+    ) -> impl Iterator<
+        Item = (
+            FnRef,
+            &crate::model::callgraph::Site,
+            crate::model::context::AsyncKind,
+            &crate::parse::facts::CallSite,
+        ),
+    > {
+        self.model.all_fns().flat_map(move |f| {
+            self.graph.sites[self.graph.index(f)].iter().filter_map(move |site| match site.exec {
+                crate::model::context::Exec::Async(kind, _) => {
+                    Some((f, site, kind, &self.model.func(f).calls[site.call.idx()]))
+                }
+                _ => None,
+            })
+        })
+    }
+}
+
 pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
     fn check(&self, cx: &RuleContext, out: &mut Vec<RawFinding>);
