@@ -92,6 +92,18 @@ pub struct Analysis {
     pub files: usize,
     /// Wall time of each phase, in order, for `--timings`.
     pub timings: Vec<(&'static str, std::time::Duration)>,
+    /// Blocking calls the code already runs off the async workers (inside `spawn_blocking` and
+    /// the like): what it does right, for the review's positive findings. Sorted.
+    pub offloaded: Vec<OffloadedCall>,
+}
+
+/// A known blocking API called inside an offloaded closure.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OffloadedCall {
+    pub path: String,
+    pub line: u32,
+    pub api: String,
+    pub function: String,
 }
 
 #[derive(Debug)]
@@ -150,12 +162,55 @@ pub fn analyze(
     // `// asynclint: allow(..)` directives, and `unused-suppression`, which judges them.
     let enabled = |id: &str| options.rules.as_ref().is_none_or(|s| s.iter().any(|r| r == id));
     suppress::run(&mut raw, &facts, &enabled, options.require_reason);
+    let offloaded = offloaded_calls(&model, &input.files, &hashes, loader);
     lap("rules", &mut timings);
     let findings = materialize(raw, &input.files, &hashes, loader, &mut errors);
     errors.sort();
     errors.dedup();
     lap("findings", &mut timings);
-    Ok(Analysis { findings, errors, files: input.files.len(), timings })
+    Ok(Analysis { findings, errors, files: input.files.len(), timings, offloaded })
+}
+
+/// Every known blocking API called inside an offloaded closure, with its line. Only files that
+/// have one are read again (and skipped if they changed since).
+fn offloaded_calls(
+    model: &model::Model,
+    paths: &[String],
+    hashes: &[u64],
+    loader: &dyn SourceLoader,
+) -> Vec<OffloadedCall> {
+    let mut raw: Vec<(u32, u32, String, String)> = Vec::new();
+    for f in model.all_fns() {
+        let func = model.func(f);
+        if func.ctxs.is_empty() {
+            continue;
+        }
+        let exec = model.exec_table(f);
+        for call in &func.calls {
+            if exec.of(call.ctx) != model::context::Exec::Offloaded {
+                continue;
+            }
+            if let Some(api) = model.api_called(&model.cat.blocking, f, call) {
+                raw.push((f.file, call.span.start, model.cat.blocking.apis[api].display.clone(), model.fn_path(f)));
+            }
+        }
+    }
+    let mut texts: HashMap<u32, Option<(String, LineIndex)>> = HashMap::new();
+    let mut out = Vec::new();
+    for (file, start, api, function) in raw {
+        let text = texts.entry(file).or_insert_with(|| {
+            let bytes = loader.load(&paths[file as usize]).ok().filter(|b| content_hash(b) == hashes[file as usize])?;
+            let s = parse::source_text(&String::from_utf8(bytes).ok()?).into_owned();
+            let index = LineIndex::new(&s);
+            Some((s, index))
+        });
+        if let Some((s, index)) = text {
+            let (line, _) = index.line_col(s, start);
+            out.push(OffloadedCall { path: paths[file as usize].clone(), line, api, function });
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Parses every file on the pool, largest first, each thread taking the next file as it finishes

@@ -480,7 +480,7 @@ fn markdown_review(analysis: &Analysis, args: &CheckArgs, loader: &FsLoader, rev
         version: env!("CARGO_PKG_VERSION"),
         rules: &rules,
         crates: (!packages.is_empty()).then_some(packages.len()),
-        positives: &[],
+        positives: &offload_positives(analysis),
         base: review.base.as_deref(),
     };
     report::markdown::render(analysis, &ctx)
@@ -725,4 +725,27 @@ fn load_config(args: &CheckArgs) -> Result<asynclint::config::Config, asynclint:
         _ => PathBuf::from("."),
     };
     Ok(asynclint::config::discover(&start)?.unwrap_or_default())
+}
+
+/// The review's positive findings the analysis can see: blocking work the code already runs off
+/// the async workers, with an example of each API.
+fn offload_positives(analysis: &Analysis) -> Vec<String> {
+    if analysis.offloaded.is_empty() {
+        return Vec::new();
+    }
+    let mut apis: Vec<&str> = analysis.offloaded.iter().map(|o| o.api.as_str()).collect();
+    apis.sort_unstable();
+    apis.dedup();
+    let first = &analysis.offloaded[0];
+    let n = analysis.offloaded.len();
+    let shown: Vec<String> = apis.iter().take(4).map(|a| format!("`{a}`")).collect();
+    let more = if apis.len() > 4 { format!(" and {} more", apis.len() - 4) } else { String::new() };
+    vec![format!(
+        "Blocking work offloaded: {n} blocking {} ({}{more}) already run inside `spawn_blocking`-style closures, off the async worker threads, e.g. `{}` line {} in `{}`",
+        if n == 1 { "call" } else { "calls" },
+        shown.join(", "),
+        first.path,
+        first.line,
+        first.function
+    )]
 }

@@ -487,6 +487,7 @@ fn hostile_paths_names_and_targets_are_escaped() {
         errors: Vec::new(),
         files: 1,
         timings: Vec::new(),
+        offloaded: Vec::new(),
     };
     let sources: HashMap<String, String> = [(path.to_string(), source.to_string())].into();
     let rules = vec!["blocking-call-in-async".to_string()];
