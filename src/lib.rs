@@ -22,6 +22,7 @@ pub mod workspace;
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use catalogue::{ApiEntry, Catalogue, OffloadEntry};
 use findings::{ChainStep, ErrorKind, FileError, Finding, Fix, Related};
@@ -62,6 +63,8 @@ pub struct Options {
     pub require_reason: bool,
     /// Where parsed facts are kept between runs, if anywhere.
     pub cache: Option<std::sync::Arc<dyn FactsCache>>,
+    /// Counts the files parsed so far, for a progress display; the analysis only increments it.
+    pub progress: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 /// Keeps the facts of files between runs, by path and content hash. The binary keeps them on
@@ -131,7 +134,7 @@ pub fn analyze(
         .num_threads(options.threads.unwrap_or(0))
         .build()
         .map_err(|e| AnalysisError(format!("cannot start worker threads: {e}")))?;
-    let parsed = parse_all(input, loader, &interner, &pool, options.cache.as_deref());
+    let parsed = parse_all(input, loader, &interner, &pool, options.cache.as_deref(), options.progress.as_deref());
     lap("parse", &mut timings);
     let mut names = interner.freeze();
     let cat = Catalogue::load(&mut names, &options.extra_apis, &options.extra_offload)
@@ -223,8 +226,8 @@ fn parse_all(
     interner: &Interner,
     pool: &rayon::ThreadPool,
     cache: Option<&dyn FactsCache>,
+    progress: Option<&AtomicUsize>,
 ) -> Vec<Parsed> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     let n = input.files.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(input.sizes.get(i).copied().unwrap_or(0)), i));
@@ -235,6 +238,9 @@ fn parse_all(
             let k = next.fetch_add(1, Ordering::Relaxed);
             let Some(&i) = order.get(k) else { break };
             done.push((i, parse_one(&input.files[i], loader, interner, cache)));
+            if let Some(p) = progress {
+                p.fetch_add(1, Ordering::Relaxed);
+            }
         }
         done
     });

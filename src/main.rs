@@ -267,15 +267,22 @@ fn check(args: CheckArgs) -> ExitCode {
     let loader = FsLoader { base: walked.base.clone() };
     let cache = cache_folder(&args, &walked.base).map(|dir| Arc::new(DiskCache::open(&dir)));
     let selected = config.rules_to_run(&args.select);
-    let options = Options {
+    let mut options = Options {
         threads: args.threads,
         rules: selected.clone(),
         extra_apis: std::mem::take(&mut config.blocking_apis),
         extra_offload: std::mem::take(&mut config.offload),
         require_reason: config.require_reason,
         cache: cache.clone().map(|c| c as Arc<dyn asynclint::FactsCache>),
+        progress: None,
     };
-    let mut analysis = match analyze(&walked.input, &loader, &options) {
+    let progress = Progress::start(&args, walked.input.files.len());
+    options.progress = progress.as_ref().map(|p| p.count.clone());
+    let analysis = analyze(&walked.input, &loader, &options);
+    if let Some(p) = progress {
+        p.finish();
+    }
+    let mut analysis = match analysis {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {}", e.0);
@@ -748,4 +755,54 @@ fn offload_positives(analysis: &Analysis) -> Vec<String> {
         first.line,
         first.function
     )]
+}
+
+/// A progress line on stderr for runs longer than a moment: only when stderr is a terminal and the
+/// report is for people (never for machine formats, pipes or CI logs), drawn over itself and
+/// erased when the analysis ends.
+struct Progress {
+    count: Arc<std::sync::atomic::AtomicUsize>,
+    done: Arc<std::sync::atomic::AtomicBool>,
+    painter: std::thread::JoinHandle<()>,
+}
+
+impl Progress {
+    fn start(args: &CheckArgs, total: usize) -> Option<Progress> {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let human = matches!(args.format, Format::Full | Format::Concise | Format::Markdown);
+        if !human || !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+            return None;
+        }
+        let count = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicBool::new(false));
+        let (c, d) = (count.clone(), done.clone());
+        let painter = std::thread::spawn(move || {
+            // Quick runs finish before anything is drawn.
+            let started = std::time::Instant::now();
+            let mut drawn = false;
+            while !d.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                if started.elapsed() < std::time::Duration::from_millis(700) {
+                    continue;
+                }
+                let n = c.load(Ordering::Relaxed);
+                let line = if n < total {
+                    format!("asynclint: parsed {n} of {total} files")
+                } else {
+                    "asynclint: analysing".to_string()
+                };
+                eprint!("\r{line:<48}");
+                drawn = true;
+            }
+            if drawn {
+                eprint!("\r{:<48}\r", "");
+            }
+        });
+        Some(Progress { count, done, painter })
+    }
+
+    fn finish(self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.painter.join();
+    }
 }
