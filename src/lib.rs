@@ -201,12 +201,8 @@ fn offloaded_calls(
     let mut texts: HashMap<u32, Option<(String, LineIndex)>> = HashMap::new();
     let mut out = Vec::new();
     for (file, start, api, function) in raw {
-        let text = texts.entry(file).or_insert_with(|| {
-            let bytes = loader.load(&paths[file as usize]).ok().filter(|b| content_hash(b) == hashes[file as usize])?;
-            let s = parse::source_text(&String::from_utf8(bytes).ok()?).into_owned();
-            let index = LineIndex::new(&s);
-            Some((s, index))
-        });
+        let text =
+            texts.entry(file).or_insert_with(|| analysed_text(loader, &paths[file as usize], hashes[file as usize]));
         if let Some((s, index)) = text {
             let (line, _) = index.line_col(s, start);
             out.push(OffloadedCall { path: paths[file as usize].clone(), line, api, function });
@@ -326,6 +322,15 @@ fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner, cache: 
     }
 }
 
+/// A file's text read again, with its line index, if it is still the text that was analysed
+/// (same content hash): spans into another text would point at the wrong code, or past its end.
+fn analysed_text(loader: &dyn SourceLoader, path: &str, hash: u64) -> Option<(String, LineIndex)> {
+    let bytes = loader.load(path).ok().filter(|b| content_hash(b) == hash)?;
+    let text = parse::source_text(&String::from_utf8(bytes).ok()?).into_owned();
+    let index = LineIndex::new(&text);
+    Some((text, index))
+}
+
 /// Gives raw findings their lines, columns, snippets and fingerprints. Only files with findings are
 /// read again.
 fn materialize(
@@ -348,24 +353,17 @@ fn materialize(
     needed.dedup();
     for file in needed {
         let path = &paths[file as usize];
-        // The text must be the one that was analysed: spans into another text would point at the
-        // wrong code, or past its end.
-        let same = loader.load(path).ok().filter(|b| content_hash(b) == hashes[file as usize]);
-        let text = match same.map(String::from_utf8) {
-            Some(Ok(s)) => parse::source_text(&s).into_owned(),
-            _ => {
-                errors.push(FileError {
-                    kind: ErrorKind::IoError,
-                    path: path.clone(),
-                    line: None,
-                    column: None,
-                    message: "file changed or vanished during the run".to_string(),
-                });
-                continue;
-            }
+        let Some(text) = analysed_text(loader, path, hashes[file as usize]) else {
+            errors.push(FileError {
+                kind: ErrorKind::IoError,
+                path: path.clone(),
+                line: None,
+                column: None,
+                message: "file changed or vanished during the run".to_string(),
+            });
+            continue;
         };
-        let index = LineIndex::new(&text);
-        texts.insert(file, (text, index));
+        texts.insert(file, text);
     }
     let mut out = Vec::new();
     for (file, list) in by_file {

@@ -63,16 +63,25 @@ pub fn normalized_snippet(text: &str, span: ByteSpan) -> String {
 /// FNV-1a, 64 bits, over the parts separated by a NUL: stable across platforms and releases,
 /// unlike `std`'s hasher.
 pub fn fnv1a(parts: &[&str]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = FNV_START;
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
-            hash ^= 0;
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            hash = fnv1a_continue(hash, &[0]);
         }
-        for b in part.bytes() {
-            hash ^= b as u64;
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        hash = fnv1a_continue(hash, part.as_bytes());
+    }
+    hash
+}
+
+pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a over `bytes`, continuing from `hash`; usable at compile time.
+pub const fn fnv1a_continue(mut hash: u64, bytes: &[u8]) -> u64 {
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
     }
     hash
 }

@@ -359,11 +359,8 @@ fn render(analysis: &Analysis, args: &CheckArgs, loader: &FsLoader, review: &Rev
         Format::Gitlab => report::gitlab::render(analysis),
         Format::Rdjson | Format::Rdjsonl | Format::CargoJson => {
             // Byte columns and offsets of file errors need the texts the byte offsets index.
-            let mut sources = HashMap::new();
-            for path in report::rdjson::source_paths(analysis) {
-                let text = loader.load(&path).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_default();
-                sources.insert(path, asynclint::parse::source_text(&text).into_owned());
-            }
+            let paths = report::rdjson::source_paths(analysis);
+            let sources = load_sources(loader, paths.iter().map(String::as_str));
             let ctx = ReportContext { sources: &sources, color: false, width: 0 };
             match args.format {
                 Format::Rdjson => report::rdjson::render(analysis, &ctx),
@@ -372,14 +369,7 @@ fn render(analysis: &Analysis, args: &CheckArgs, loader: &FsLoader, review: &Rev
             }
         }
         Format::Full => {
-            let mut sources = HashMap::new();
-            for f in &analysis.findings {
-                if !sources.contains_key(&f.location.path) {
-                    let text =
-                        loader.load(&f.location.path).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_default();
-                    sources.insert(f.location.path.clone(), asynclint::parse::source_text(&text).into_owned());
-                }
-            }
+            let sources = load_sources(loader, analysis.findings.iter().map(|f| f.location.path.as_str()));
             let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
             let color = match args.color {
                 Color::Always => true,
@@ -426,6 +416,19 @@ fn exit_code(analysis: &Analysis, args: &CheckArgs, config_fail_on: Option<Sever
     }
 }
 
+/// The texts reporters show, by path, each read once (as the analysis saw it: BOM and shebang
+/// handled); an unreadable file shows as empty.
+fn load_sources<'p>(loader: &FsLoader, paths: impl IntoIterator<Item = &'p str>) -> HashMap<String, String> {
+    let mut sources = HashMap::new();
+    for path in paths {
+        if !sources.contains_key(path) {
+            let text = loader.load(path).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_default();
+            sources.insert(path.to_string(), asynclint::parse::source_text(&text).into_owned());
+        }
+    }
+    sources
+}
+
 /// What the Markdown review needs from `check` besides the analysis.
 struct Review<'a> {
     date: String,
@@ -457,18 +460,12 @@ fn review_date(flag: Option<&str>) -> Result<String, String> {
 
 fn markdown_review(analysis: &Analysis, args: &CheckArgs, loader: &FsLoader, review: &Review) -> String {
     // The code of every file a finding, a call chain or a related location is in.
-    let mut sources = HashMap::new();
-    for f in &analysis.findings {
-        let paths = std::iter::once(&f.location.path)
-            .chain(f.chain.iter().map(|s| &s.path))
-            .chain(f.related.iter().map(|r| &r.path));
-        for path in paths {
-            if !sources.contains_key(path) {
-                let text = loader.load(path).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_default();
-                sources.insert(path.clone(), asynclint::parse::source_text(&text).into_owned());
-            }
-        }
-    }
+    let paths = analysis.findings.iter().flat_map(|f| {
+        std::iter::once(f.location.path.as_str())
+            .chain(f.chain.iter().map(|s| s.path.as_str()))
+            .chain(f.related.iter().map(|r| r.path.as_str()))
+    });
+    let sources = load_sources(loader, paths);
     let rules: Vec<String> = rules::all()
         .iter()
         .map(|r| r.meta().id)

@@ -15,15 +15,7 @@ pub const FACTS_FORMAT: u64 = fnv(include_str!("facts.rs"))
     ^ fnv(include_str!("../intern.rs")).rotate_left(4);
 
 const fn fnv(text: &str) -> u64 {
-    let bytes = text.as_bytes();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut i = 0;
-    while i < bytes.len() {
-        hash ^= bytes[i] as u64;
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        i += 1;
-    }
-    hash
+    crate::lines::fnv1a_continue(crate::lines::FNV_START, text.as_bytes())
 }
 
 pub fn encode(facts: &FileFacts, interner: &Interner) -> Option<Vec<u8>> {

@@ -107,9 +107,7 @@ pub fn escape_data(s: &str) -> String {
             '%' => out.push_str("%25"),
             '\r' => out.push_str("%0D"),
             '\n' => out.push_str("%0A"),
-            c if c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c) => {
-                out.extend(c.escape_unicode())
-            }
+            c if c.is_control() || super::is_bidi_control(c) => out.extend(c.escape_unicode()),
             c => out.push(c),
         }
     }

@@ -127,15 +127,7 @@ pub fn parse_date(s: &str) -> Result<String, String> {
 
 /// Control characters (line breaks included) made visible, so a value stays on its line.
 fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c) {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    super::escape_for_terminal(s)
 }
 
 fn longest_backtick_run(s: &str) -> usize {

@@ -64,9 +64,13 @@ pub fn escape_for_terminal(s: &str) -> String {
 }
 
 fn is_unsafe_char(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || ('\u{202a}'..='\u{202e}').contains(&c)
-        || ('\u{2066}'..='\u{2069}').contains(&c)
+    (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c)
+}
+
+/// Bidirectional embeddings, overrides and isolates: they reorder what a terminal or a page shows
+/// ("Trojan source"), so they are never written raw.
+pub fn is_bidi_control(c: char) -> bool {
+    ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c)
 }
 
 pub fn count_by_severity(findings: &[Finding]) -> [usize; 3] {
