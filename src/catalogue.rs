@@ -14,6 +14,79 @@ pub const API_TYPES_TOML: &str = include_str!("../rules/api-types.toml");
 pub const OFFLOAD_APIS_TOML: &str = include_str!("../rules/offload-apis.toml");
 pub const BLOCK_ON_APIS_TOML: &str = include_str!("../rules/block-on-apis.toml");
 pub const SYNC_LOCKS_TOML: &str = include_str!("../rules/sync-locks.toml");
+pub const DATABASE_APIS_TOML: &str = include_str!("../rules/database-apis.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DbApiEntry {
+    role: DbRole,
+    on: String,
+    methods: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DbExecutors {
+    pools: Vec<String>,
+    connections: Vec<String>,
+    transactions: Vec<String>,
+    closable_pools: Vec<String>,
+    runtime_bound: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MethodList {
+    methods: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatabaseFile {
+    executors: DbExecutors,
+    api: Vec<DbApiEntry>,
+    runs: MethodList,
+    transaction_closures: MethodList,
+}
+
+/// What a database API call does (see `rules/database-apis.toml`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DbRole {
+    CreatePool,
+    CreatePoolLazy,
+    Connect,
+    Acquire,
+    Close,
+    Begin,
+    Statement,
+    Query,
+    WriteQuery,
+    SqlAppend,
+    PoolSetting,
+}
+
+/// What kind of executor a statement runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecutorKind {
+    Pool,
+    Connection,
+    Transaction,
+}
+
+/// The database facts, by canonical type (or module) path and method name.
+#[derive(Debug, Default)]
+pub struct DbCatalogue {
+    pub roles: HashMap<(SymPath, Sym), DbRole>,
+    pub executors: HashMap<SymPath, ExecutorKind>,
+    pub closable_pools: HashSet<SymPath>,
+    pub runtime_bound: HashSet<SymPath>,
+    /// Methods that run a query made earlier in the chain, with the executor as first argument.
+    pub runs: HashSet<Sym>,
+    pub transaction_closures: HashSet<Sym>,
+    /// Every method or fn name that has a role, to skip the other calls before resolving them.
+    pub names: HashSet<Sym>,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,6 +263,7 @@ pub struct Catalogue {
     pub user_offload_methods: HashSet<(SymPath, Sym)>,
     /// Sync locks by (type, guard-returning method).
     pub locks: HashMap<(SymPath, Sym), LockInfo>,
+    pub db: DbCatalogue,
 }
 
 #[derive(Debug)]
@@ -226,6 +300,31 @@ impl Catalogue {
         for entry in &block_on.api {
             cat.block_on.add(names, entry);
         }
+        let db: DatabaseFile = parse("rules/database-apis.toml", DATABASE_APIS_TOML)?;
+        for entry in &db.api {
+            let on = sym_path(names, &entry.on);
+            for m in &entry.methods {
+                let m = names.intern(m);
+                cat.db.names.insert(m);
+                cat.db.roles.insert((on.clone(), m), entry.role);
+            }
+        }
+        let kinds = [
+            (&db.executors.pools, ExecutorKind::Pool),
+            (&db.executors.connections, ExecutorKind::Connection),
+            (&db.executors.transactions, ExecutorKind::Transaction),
+        ];
+        for (list, kind) in kinds {
+            for t in list {
+                cat.db.executors.insert(sym_path(names, t), kind);
+            }
+        }
+        cat.db.closable_pools = db.executors.closable_pools.iter().map(|t| sym_path(names, t)).collect();
+        cat.db.runtime_bound = db.executors.runtime_bound.iter().map(|t| sym_path(names, t)).collect();
+        cat.db.runs = db.runs.methods.iter().map(|m| names.intern(m)).collect();
+        cat.db.transaction_closures = db.transaction_closures.methods.iter().map(|m| names.intern(m)).collect();
+        cat.db.names.extend(cat.db.runs.iter().copied());
+        cat.db.names.extend(cat.db.transaction_closures.iter().copied());
         let locks: LocksFile = parse("rules/sync-locks.toml", SYNC_LOCKS_TOML)?;
         for l in &locks.lock {
             let tp = sym_path(names, &l.type_);

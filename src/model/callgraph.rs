@@ -27,7 +27,7 @@ pub enum SiteKind {
     Blocking(usize),
     /// A block_on-like API (index into `cat.block_on`).
     BlockOn(usize),
-    /// A sync fn of the workspace.
+    /// A fn of the workspace.
     Calls(FnRef),
 }
 
@@ -81,6 +81,17 @@ impl CallGraph {
         FnRef { file: file as u32, func: FnIdx(idx as u32 - self.base[file]) }
     }
 
+    /// Every workspace fn and the calls to it from other workspace fns: (callee, caller, call).
+    pub fn workspace_edges(&self) -> impl Iterator<Item = (FnRef, FnRef, CallId)> + '_ {
+        self.sites.iter().enumerate().flat_map(move |(i, sites)| {
+            let caller = self.fn_at(i);
+            sites.iter().filter_map(move |s| match s.kind {
+                SiteKind::Calls(g) => Some((g, caller, s.call)),
+                _ => None,
+            })
+        })
+    }
+
     pub fn witness(&self, f: FnRef, which: Summary) -> Option<Witness> {
         let list = match which {
             Summary::Blocking => &self.blocking,
@@ -106,7 +117,7 @@ impl CallGraph {
                         out[i] = Some(Witness { call: s.call, via: None, api, depth: 1 });
                         queue.push_back(i);
                     }
-                    (SiteKind::Calls(g), _) => reverse[self.index(g)].push((i, s.call)),
+                    (SiteKind::Calls(g), _) if is_sync_fn(model, g) => reverse[self.index(g)].push((i, s.call)),
                     _ => {}
                 }
             }
@@ -141,18 +152,19 @@ fn classify(model: &Model, f: FnRef) -> Vec<Site> {
     let mut out = Vec::new();
     for (i, call) in func.calls.iter().enumerate() {
         let e = exec.of(call.ctx);
-        if matches!(e, Exec::Offloaded | Exec::NoRuntime) {
-            continue;
-        }
         let target = model.call_target(f, call);
-        let kind = if let Some(api) = api(model, &model.cat.blocking, f, call, &target) {
+        // Calls between workspace fns are kept whatever runs them: the database rules follow
+        // them to see who reaches what. API calls matter only where they can block the runtime.
+        let kind = if matches!(e, Exec::Offloaded | Exec::NoRuntime) {
+            match target {
+                Target::Workspace(g) => SiteKind::Calls(g),
+                _ => continue,
+            }
+        } else if let Some(api) = api(model, &model.cat.blocking, f, call, &target) {
             SiteKind::Blocking(api)
         } else if let Some(api) = api(model, &model.cat.block_on, f, call, &target) {
             SiteKind::BlockOn(api)
         } else if let Target::Workspace(g) = target {
-            if !is_sync_fn(model, g) {
-                continue;
-            }
             SiteKind::Calls(g)
         } else {
             continue;

@@ -5,6 +5,7 @@
 pub mod apis;
 pub mod callgraph;
 pub mod context;
+pub mod db;
 pub mod resolve;
 pub mod types;
 
@@ -49,6 +50,8 @@ pub enum DepTarget {
 #[derive(Debug)]
 pub struct CrateNode {
     pub name: Sym,
+    /// What the manifest made it; `None` for a file no crate reaches.
+    pub kind: Option<crate::workspace::CrateKind>,
     pub root: ModId,
     pub deps: HashMap<Sym, DepTarget>,
 }
@@ -191,7 +194,7 @@ impl<'a> Model<'a> {
             let krate = self.crates.len() as u32;
             let name = self.intern_lookup(&spec.name, &mut names_mut);
             let root = self.assign_file(file, krate, vec![self.wk.crate_], None, true, &index);
-            self.crates.push(CrateNode { name, root, deps: HashMap::default() });
+            self.crates.push(CrateNode { name, kind: Some(spec.kind), root, deps: HashMap::default() });
             crate_of_spec[ci] = Some(krate);
         }
         // Files no crate reaches are analysed as crate roots of their own, with the dependencies of
@@ -204,7 +207,7 @@ impl<'a> Model<'a> {
             let root = self.assign_file(file, krate, vec![self.wk.crate_], None, true, &index);
             let stem = self.paths[file as usize].rsplit('/').next().unwrap_or("").trim_end_matches(".rs").to_string();
             let name = self.intern_lookup(&stem, &mut names_mut);
-            self.crates.push(CrateNode { name, root, deps: HashMap::default() });
+            self.crates.push(CrateNode { name, kind: None, root, deps: HashMap::default() });
             let path = &self.paths[file as usize];
             let owner = input
                 .crates

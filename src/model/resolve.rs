@@ -20,8 +20,8 @@ pub enum Res {
     /// A local enum or union: a type we know is local, with nothing more to say about it.
     OpaqueType,
     Static(u32, StaticIdx),
-    /// A const: named, with no type kept.
-    Const,
+    /// A const: where it is declared (file, scope) and its name; no type is kept.
+    Const(u32, ScopeId, Sym),
     /// A path into another crate, canonical (`core::` and `alloc::` read as `std::`).
     Ext(SymPath),
     /// A generic parameter: its type is unknown.
@@ -292,7 +292,7 @@ impl Model<'_> {
         let r = match (item.kind, ns) {
             (ItemKind::Fn(f), Ns::Value) => Res::Fn(FnRef { file, func: f }),
             (ItemKind::Static(s), Ns::Value) => Res::Static(file, s),
-            (ItemKind::Const, Ns::Value) => Res::Const,
+            (ItemKind::Const, Ns::Value) => Res::Const(file, scope, item.name),
             (ItemKind::Struct(s), _) => Res::Struct(file, s),
             (ItemKind::Enum | ItemKind::Union, Ns::Type | Ns::Module) => Res::OpaqueType,
             (ItemKind::Trait(t), Ns::Type | Ns::Module) => Res::Trait(file, t),

@@ -122,7 +122,9 @@ impl Model<'_> {
         }
         let func = self.func(f);
         let ty = match v {
-            ValueSrc::Unknown | ValueSrc::Str | ValueSrc::Closure(_) => RTy::Unknown,
+            ValueSrc::Unknown | ValueSrc::Str(_) | ValueSrc::Lit | ValueSrc::Format(_) | ValueSrc::Closure(_) => {
+                RTy::Unknown
+            }
             ValueSrc::Local(b) => {
                 let binding = &func.bindings[b.idx()];
                 match &binding.ty {

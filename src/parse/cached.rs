@@ -92,20 +92,23 @@ fn valid(f: &FileFacts) -> bool {
             .iter()
             .all(|t| ok_scope(t.scope) && t.methods.iter().all(|(_, m)| m.is_none_or(|m| m.idx() < f.fns.len())))
         && f.statics.iter().all(|s| ok_scope(s.scope))
+        && f.sql_consts.iter().all(|(s, _, _)| ok_scope(*s))
         && f.aliases.iter().all(|a| ok_scope(a.scope))
         && f.impls.iter().all(|i| ok_scope(i.scope) && i.methods.iter().all(|m| m.idx() < f.fns.len()));
     scoped_ok && f.fns.iter().all(|func| valid_fn(f, func))
 }
 
 fn valid_fn(f: &FileFacts, func: &super::facts::FnFacts) -> bool {
-    use super::facts::{Callee, CtxKind, Owner, ValueSrc};
-    let (nb, nc, nx) = (func.bindings.len(), func.calls.len(), func.ctxs.len());
-    fn value_ok(v: &ValueSrc, nb: usize, nc: usize, nx: usize) -> bool {
+    use super::facts::{Callee, CtxKind, Owner, StoreTarget, ValueSrc};
+    let (nb, nc, nx, nf) = (func.bindings.len(), func.calls.len(), func.ctxs.len(), func.formats.len());
+    fn value_ok(v: &ValueSrc, nb: usize, nc: usize, nx: usize, nf: usize) -> bool {
         match v {
             ValueSrc::Local(b) => b.idx() < nb,
-            ValueSrc::Field(base, _) | ValueSrc::TupleField(base, _) => value_ok(base, nb, nc, nx),
+            ValueSrc::Field(base, _) | ValueSrc::TupleField(base, _) => value_ok(base, nb, nc, nx, nf),
             ValueSrc::Call(c) => c.idx() < nc,
             ValueSrc::Closure(x) | ValueSrc::ClosureParam(x, _) => x.idx() < nx,
+            // A format refers only to earlier formats, so following parts always ends.
+            ValueSrc::Format(i) => (*i as usize) < nf,
             _ => true,
         }
     }
@@ -118,13 +121,13 @@ fn valid_fn(f: &FileFacts, func: &super::facts::FnFacts) -> bool {
         && func.module.idx() < f.modules.len()
         && func.outer_scope.idx() < f.scopes.len()
         && func.params.iter().all(|b| b.idx() < nb)
-        && func.bindings.iter().all(|b| b.scope.idx() < f.scopes.len() && value_ok(&b.init, nb, nc, nx))
+        && func.bindings.iter().all(|b| b.scope.idx() < f.scopes.len() && value_ok(&b.init, nb, nc, nx, nf))
         && func.calls.iter().all(|c| {
             c.scope.idx() < f.scopes.len()
                 && c.ctx.is_none_or(|x| x.idx() < nx)
-                && c.args.iter().all(|a| value_ok(a, nb, nc, nx))
+                && c.args.iter().all(|a| value_ok(a, nb, nc, nx, nf))
                 && match &c.callee {
-                    Callee::Method { receiver, .. } => value_ok(receiver, nb, nc, nx),
+                    Callee::Method { receiver, .. } => value_ok(receiver, nb, nc, nx, nf),
                     _ => true,
                 }
         })
@@ -143,6 +146,29 @@ fn valid_fn(f: &FileFacts, func: &super::facts::FnFacts) -> bool {
             g.lock_call.idx() < nc && g.binding.is_none_or(|b| b.idx() < nb) && g.ctx.is_none_or(|x| x.idx() < nx)
         })
         && func.drops.iter().all(|(b, c)| b.idx() < nb && c.idx() < nc)
+        && func.formats.iter().enumerate().all(|(k, x)| {
+            x.ctx.is_none_or(|c| c.idx() < nx)
+                && x.parts
+                    .iter()
+                    .all(|v| value_ok(v, nb, nc, nx, k) && !matches!(v, ValueSrc::Format(i) if *i as usize >= k))
+        })
+        && func.appends.iter().all(|(b, v, _)| b.idx() < nb && value_ok(v, nb, nc, nx, nf))
+        && func.loops.iter().all(|l| l.ctx.is_none_or(|x| x.idx() < nx) && value_ok(&l.over, nb, nc, nx, nf))
+        && func.static_init.is_none_or(|s| s.idx() < f.statics.len())
+        && func.stores.iter().all(|st| {
+            value_ok(&st.value, nb, nc, nx, nf)
+                && match &st.target {
+                    StoreTarget::Place(p) => value_ok(p, nb, nc, nx, nf),
+                    StoreTarget::StructField(..) => true,
+                }
+        })
+        && func.swallows.iter().all(|sw| {
+            value_ok(&sw.value, nb, nc, nx, nf)
+                && sw.call.is_none_or(|c| c.idx() < nc)
+                && sw.ctx.is_none_or(|x| x.idx() < nx)
+        })
+        && func.returns.iter().all(|v| value_ok(v, nb, nc, nx, nf))
+        && func.literal_args.iter().all(|(c, _, _)| c.idx() < nc)
 }
 
 #[cfg(test)]

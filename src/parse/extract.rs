@@ -72,6 +72,8 @@ struct Keywords {
     try_current: Sym,
     is_err: Sym,
     is_ok: Sym,
+    /// Methods that turn an error into a value and go on.
+    swallowing: Vec<Sym>,
 }
 
 struct FnState {
@@ -89,6 +91,10 @@ struct FnState {
 /// Methods whose result may be a lock guard; the model keeps those whose receiver is a sync lock.
 const GUARD_METHODS: &[&str] = &["lock", "read", "write", "borrow", "borrow_mut", "try_lock", "upgradable_read"];
 
+/// Primitive number types: a value of one cannot carry SQL.
+pub const NUMBER_TYPES: &[&str] =
+    &["i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "f32", "f64", "bool"];
+
 /// Macros that await inside: holding a guard across them holds it across an `.await`.
 const AWAITING_MACROS: &[&str] = &["select", "join", "try_join"];
 
@@ -103,6 +109,10 @@ impl<'i> Extractor<'i> {
             try_current: interner.intern("try_current"),
             is_err: interner.intern("is_err"),
             is_ok: interner.intern("is_ok"),
+            swallowing: ["ok", "unwrap_or_default", "unwrap_or", "unwrap_or_else"]
+                .iter()
+                .map(|m| interner.intern(m))
+                .collect(),
         };
         Extractor { interner, facts: FileFacts::default(), fn_stack: Vec::new(), kw, macro_depth: 0 }
     }
@@ -329,10 +339,30 @@ impl<'i> Extractor<'i> {
                     span: span_of(s.ident.span()),
                 });
                 self.add_item(scope, self.ident(&s.ident), ItemKind::Static(idx), &s.vis);
+                self.static_initializer(idx, &s.expr, scope, module, in_test || has_cfg_test(&s.attrs));
             }
             // Consts are named but not typed: generated bindings declare them by the hundred
             // thousand, and a const is never a receiver any rule judges.
-            syn::Item::Const(c) => self.add_item(scope, self.ident(&c.ident), ItemKind::Const, &c.vis),
+            syn::Item::Const(c) => {
+                let name = self.ident(&c.ident);
+                if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(text), .. }) = strip_parens(&c.expr) {
+                    let lit = StrLit::classify(&text.value());
+                    if lit.sql != SqlKind::NotSql {
+                        self.facts.sql_consts.push((scope, name, lit));
+                    }
+                }
+                self.add_item(scope, name, ItemKind::Const, &c.vis)
+            }
+            syn::Item::Macro(m) if m.mac.path.segments.last().is_some_and(|s| s.ident == "lazy_static") => {
+                for (vis, ident, ty, init) in parse_lazy_static(m.mac.tokens.clone()) {
+                    let idx = StaticIdx(self.facts.statics.len() as u32);
+                    let ty = self.ty(&ty);
+                    let name = self.ident(&ident);
+                    self.facts.statics.push(StaticFacts { name, scope, ty, span: span_of(ident.span()) });
+                    self.add_item(scope, name, ItemKind::Static(idx), &vis);
+                    self.static_initializer(idx, &init, scope, module, in_test);
+                }
+            }
             syn::Item::Type(t) => {
                 let idx = AliasIdx(self.facts.aliases.len() as u32);
                 let generics = self.generic_names(&t.generics).into();
@@ -464,6 +494,14 @@ impl<'i> Extractor<'i> {
             awaits: Vec::new(),
             guards: Vec::new(),
             drops: Vec::new(),
+            formats: Vec::new(),
+            appends: Vec::new(),
+            loops: Vec::new(),
+            stores: Vec::new(),
+            swallows: Vec::new(),
+            returns: Vec::new(),
+            literal_args: Vec::new(),
+            static_init: None,
         };
         let body_end = body.map_or(0, |b| b.brace_token.span.close().byte_range().start as u32);
         self.fn_stack.push(FnState {
@@ -487,12 +525,69 @@ impl<'i> Extractor<'i> {
         }
         self.cur().facts.params = params.into();
         if let Some(block) = body {
-            self.block(block);
+            let tail = self.block(block);
+            self.returned(tail);
         }
         let state = self.fn_stack.pop().expect("pushed above");
         let idx = FnIdx(self.facts.fns.len() as u32);
         self.facts.fns.push(state.facts);
         idx
+    }
+
+    /// A static's initializer that runs code (`LazyLock::new(|| ..)`, `lazy_static!`) is kept as a
+    /// sync fn of its own, named after the static, so that the calls it makes are seen. Plain
+    /// values (literals, paths, const constructors of no arguments) are skipped.
+    fn static_initializer(&mut self, idx: StaticIdx, init: &syn::Expr, scope: ScopeId, module: ModIdx, is_test: bool) {
+        let runs_code = match strip_parens(init) {
+            syn::Expr::Call(c) => !c.args.is_empty(),
+            syn::Expr::MethodCall(_) | syn::Expr::Block(_) | syn::Expr::Macro(_) | syn::Expr::Closure(_) => true,
+            _ => false,
+        };
+        if !runs_code || !self.fn_stack.is_empty() {
+            return;
+        }
+        let st = &self.facts.statics[idx.idx()];
+        let facts = FnFacts {
+            name: st.name,
+            module,
+            outer_scope: scope,
+            owner: Owner::Free,
+            is_async: false,
+            runtime_entry: false,
+            is_test,
+            has_self: false,
+            generics: Box::new([]),
+            params: Box::new([]),
+            ret: Some(st.ty.clone()),
+            bindings: Vec::new(),
+            calls: Vec::new(),
+            ctxs: Vec::new(),
+            span: st.span,
+            awaits: Vec::new(),
+            guards: Vec::new(),
+            drops: Vec::new(),
+            formats: Vec::new(),
+            appends: Vec::new(),
+            loops: Vec::new(),
+            stores: Vec::new(),
+            swallows: Vec::new(),
+            returns: Vec::new(),
+            literal_args: Vec::new(),
+            static_init: Some(idx),
+        };
+        let end = st.span.end;
+        self.fn_stack.push(FnState {
+            facts,
+            ctx: None,
+            scope,
+            locals: Vec::new(),
+            levels: Vec::new(),
+            temp_end: end,
+            block_end: end,
+        });
+        self.expr(init);
+        let state = self.fn_stack.pop().expect("pushed above");
+        self.facts.fns.push(state.facts);
     }
 
     fn cur(&mut self) -> &mut FnState {
@@ -635,7 +730,9 @@ impl<'i> Extractor<'i> {
                         value = v;
                     }
                 }
-                syn::Stmt::Macro(m) => self.mac(&m.mac),
+                syn::Stmt::Macro(m) => {
+                    self.mac(&m.mac);
+                }
             }
         }
         let st = self.cur();
@@ -676,6 +773,9 @@ impl<'i> Extractor<'i> {
         let value = self.expr(&init.expr);
         if let Some((_, diverge)) = &init.diverge {
             self.expr(diverge);
+        }
+        if matches!(pat, syn::Pat::Wild(_)) {
+            self.swallow(&value, SwallowHow::LetUnderscore, None);
         }
         let guard_call = self.guard_call(&value);
         let first_binding = self.cur().facts.bindings.len() as u32;
@@ -742,8 +842,13 @@ impl<'i> Extractor<'i> {
                 ValueSrc::Unknown
             }
             syn::Expr::Assign(a) => {
-                self.expr(&a.left);
-                self.expr(&a.right);
+                let place = self.expr(&a.left);
+                let value = self.expr(&a.right);
+                if matches!(value, ValueSrc::Local(_) | ValueSrc::Call(_))
+                    && matches!(place, ValueSrc::Field(..) | ValueSrc::Path(_) | ValueSrc::Local(_))
+                {
+                    self.cur().facts.stores.push(StoreFact { target: StoreTarget::Place(place), value });
+                }
                 ValueSrc::Unknown
             }
             syn::Expr::Async(a) => {
@@ -761,9 +866,46 @@ impl<'i> Extractor<'i> {
                 v
             }
             syn::Expr::Binary(b) => {
-                self.expr(&b.left);
-                self.expr(&b.right);
-                ValueSrc::Unknown
+                let left = self.expr(&b.left);
+                let right = self.expr(&b.right);
+                match b.op {
+                    syn::BinOp::Add(_) => {
+                        let template = self.str_of(&left);
+                        let texty = template.is_some()
+                            || matches!(left, ValueSrc::Format(_))
+                            || matches!(right, ValueSrc::Str(_) | ValueSrc::Format(_))
+                            || matches!(strip_parens(&b.right), syn::Expr::Reference(_));
+                        if !texty {
+                            return ValueSrc::Unknown;
+                        }
+                        let template = template.or_else(|| match left {
+                            ValueSrc::Format(i) => self.fn_stack.last().map(|st| st.facts.formats[i as usize].template),
+                            _ => None,
+                        });
+                        let start = expr_start(&b.left).byte_range().start as u32;
+                        let end = expr_start(&b.right).byte_range().end as u32;
+                        let parts: Vec<ValueSrc> =
+                            [left, right].into_iter().filter(|v| !matches!(v, ValueSrc::Str(_))).collect();
+                        self.new_format(FormatFact {
+                            span: ByteSpan { start, end },
+                            template: template.unwrap_or(StrLit::NOT_SQL),
+                            parts: parts.into(),
+                            placeholder_only: false,
+                            ctx: None,
+                        })
+                    }
+                    syn::BinOp::AddAssign(_) => {
+                        if let ValueSrc::Local(target) = left {
+                            if !matches!(right, ValueSrc::Unknown | ValueSrc::Lit) {
+                                let start = expr_start(&b.left).byte_range().start as u32;
+                                let end = expr_start(&b.right).byte_range().end as u32;
+                                self.cur().facts.appends.push((target, right, ByteSpan { start, end }));
+                            }
+                        }
+                        ValueSrc::Unknown
+                    }
+                    _ => ValueSrc::Unknown,
+                }
             }
             syn::Expr::Block(b) => self.block(&b.block),
             syn::Expr::Break(b) => {
@@ -775,7 +917,13 @@ impl<'i> Extractor<'i> {
             syn::Expr::Call(c) => self.call(c),
             syn::Expr::Cast(c) => {
                 self.expr(&c.expr);
-                ValueSrc::Unknown
+                // `offset as i64` is a number, whatever it was cast from.
+                match &*c.ty {
+                    syn::Type::Path(tp) if tp.path.get_ident().is_some_and(|i| NUMBER_TYPES.iter().any(|n| i == n)) => {
+                        ValueSrc::Lit
+                    }
+                    _ => ValueSrc::Unknown,
+                }
             }
             syn::Expr::Closure(c) => ValueSrc::Closure(self.closure(c, None, None)),
             syn::Expr::Const(c) => {
@@ -790,7 +938,12 @@ impl<'i> Extractor<'i> {
                 }
             }
             syn::Expr::ForLoop(f) => {
-                self.expr(&f.expr);
+                let over = self.expr(&f.expr);
+                let kind = match strip_parens(&f.expr) {
+                    syn::Expr::Range(_) => LoopKind::ForRange,
+                    _ => LoopKind::ForEach,
+                };
+                self.record_loop(kind, f.for_token.span, &f.body, over);
                 self.push_level();
                 self.bind_pat(&f.pat, ValueSrc::Unknown, None);
                 self.block(&f.body);
@@ -809,17 +962,24 @@ impl<'i> Extractor<'i> {
                 }
                 let cond = self.expr(&i.cond);
                 self.cur().temp_end = saved_temp;
+                self.if_swallow(i, &cond);
                 let (then_err, else_err) = self.err_test(&i.cond, &cond);
+                let mut then_value = ValueSrc::Unknown;
                 self.in_err_branch(then_err, |this| {
-                    this.block(&i.then_branch);
+                    then_value = this.block(&i.then_branch);
                 });
                 self.pop_level();
+                let mut else_value = ValueSrc::Unknown;
                 if let Some((_, els)) = &i.else_branch {
                     self.in_err_branch(else_err, |this| {
-                        this.expr(els);
+                        else_value = this.expr(els);
                     });
                 }
-                ValueSrc::Unknown
+                // A choice between literals (`if desc { "DESC" } else { "ASC" }`) is a literal.
+                match (then_value, else_value) {
+                    (ValueSrc::Str(a), ValueSrc::Str(_)) => ValueSrc::Str(a),
+                    _ => ValueSrc::Unknown,
+                }
             }
             syn::Expr::Index(i) => {
                 self.expr(&i.expr);
@@ -832,34 +992,48 @@ impl<'i> Extractor<'i> {
                 self.bind_pat(&l.pat, v.clone(), None);
                 v
             }
-            syn::Expr::Lit(l) => match l.lit {
-                syn::Lit::Str(_) => ValueSrc::Str,
+            syn::Expr::Lit(l) => match &l.lit {
+                syn::Lit::Str(text) => ValueSrc::Str(StrLit::classify(&text.value())),
+                syn::Lit::Int(_) | syn::Lit::Float(_) | syn::Lit::Bool(_) | syn::Lit::Char(_) => ValueSrc::Lit,
                 _ => ValueSrc::Unknown,
             },
             syn::Expr::Loop(l) => {
+                self.record_loop(LoopKind::Loop, l.loop_token.span, &l.body, ValueSrc::Unknown);
                 self.block(&l.body);
                 ValueSrc::Unknown
             }
-            syn::Expr::Macro(m) => {
-                self.mac(&m.mac);
-                ValueSrc::Unknown
-            }
+            syn::Expr::Macro(m) => self.mac(&m.mac),
             syn::Expr::Match(m) => {
                 let v = self.expr(&m.expr);
                 let tested = self.try_current_call(&v);
+                if let Some(arm) = err_arm(&m.arms) {
+                    if !leaves(&arm.body) {
+                        self.swallow(&v, SwallowHow::ErrBranch, None);
+                    }
+                }
+                let mut all_str = None;
+                let mut arm_values_are_str = !m.arms.is_empty();
                 for arm in &m.arms {
                     self.push_level();
                     self.bind_pat(&arm.pat, v.clone(), None);
                     let err_arm = tested.filter(|_| pat_is_err(&arm.pat));
+                    let mut value = ValueSrc::Unknown;
                     self.in_err_branch(err_arm, |this| {
                         if let Some((_, g)) = &arm.guard {
                             this.expr(g);
                         }
-                        this.expr(&arm.body);
+                        value = this.expr(&arm.body);
                     });
+                    match value {
+                        ValueSrc::Str(lit) => all_str = all_str.or(Some(lit)),
+                        _ => arm_values_are_str = false,
+                    }
                     self.pop_level();
                 }
-                ValueSrc::Unknown
+                match (arm_values_are_str, all_str) {
+                    (true, Some(lit)) => ValueSrc::Str(lit),
+                    _ => ValueSrc::Unknown,
+                }
             }
             syn::Expr::MethodCall(m) => self.method_call(m),
             syn::Expr::Paren(p) => self.expr(&p.expr),
@@ -897,13 +1071,22 @@ impl<'i> Extractor<'i> {
             }
             syn::Expr::Return(r) => {
                 if let Some(x) = &r.expr {
-                    self.expr(x);
+                    let v = self.expr(x);
+                    if self.cur().ctx.is_none() {
+                        self.returned(v);
+                    }
                 }
                 ValueSrc::Unknown
             }
             syn::Expr::Struct(s) => {
                 for f in &s.fields {
-                    self.expr(&f.expr);
+                    let value = self.expr(&f.expr);
+                    if let (syn::Member::Named(field), ValueSrc::Local(_) | ValueSrc::Call(_)) = (&f.member, &value) {
+                        if s.qself.is_none() {
+                            let target = StoreTarget::StructField(Box::new(self.path(&s.path)), self.ident(field));
+                            self.cur().facts.stores.push(StoreFact { target, value });
+                        }
+                    }
                 }
                 if let Some(rest) = &s.rest {
                     self.expr(rest);
@@ -913,7 +1096,14 @@ impl<'i> Extractor<'i> {
                 }
                 ValueSrc::Struct(Box::new(self.path(&s.path)))
             }
-            syn::Expr::Try(t) => self.expr(&t.expr),
+            syn::Expr::Try(t) => {
+                let v = self.expr(&t.expr);
+                // `.ok()?` and `.unwrap_or(..)?` hand the error on after all.
+                if let ValueSrc::Call(id) = v {
+                    self.cur().facts.swallows.retain(|s| s.call != Some(id));
+                }
+                v
+            }
             syn::Expr::TryBlock(t) => {
                 self.block(&t.block);
                 ValueSrc::Unknown
@@ -933,12 +1123,19 @@ impl<'i> Extractor<'i> {
             }
             syn::Expr::Unsafe(u) => self.block(&u.block),
             syn::Expr::While(w) => {
+                let kind = match strip_parens(&w.cond) {
+                    syn::Expr::Let(_) => LoopKind::WhileLet,
+                    _ => LoopKind::While,
+                };
+                let at = self.cur().facts.loops.len();
+                self.record_loop(kind, w.while_token.span, &w.body, ValueSrc::Unknown);
                 self.push_level();
                 let saved_temp = self.cur().temp_end;
                 if !matches!(strip_parens(&w.cond), syn::Expr::Let(_)) {
                     self.cur().temp_end = w.body.brace_token.span.open().byte_range().start as u32;
                 }
-                self.expr(&w.cond);
+                let over = self.expr(&w.cond);
+                self.cur().facts.loops[at].over = over;
                 self.cur().temp_end = saved_temp;
                 self.block(&w.body);
                 self.pop_level();
@@ -1038,6 +1235,12 @@ impl<'i> Extractor<'i> {
     }
 
     fn args(&mut self, id: CallId, args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>) -> Box<[ValueSrc]> {
+        for (i, a) in args.iter().enumerate() {
+            if is_literal_setting(a) {
+                let span = span_of(expr_start(a));
+                self.cur().facts.literal_args.push((id, i as u32, span));
+            }
+        }
         args.iter()
             .map(|a| match strip_parens(a) {
                 syn::Expr::Closure(c) => ValueSrc::Closure(self.closure(c, Some(id), None)),
@@ -1052,7 +1255,9 @@ impl<'i> Extractor<'i> {
                                     syn::Stmt::Expr(e, _) => {
                                         self.expr(e);
                                     }
-                                    syn::Stmt::Macro(m) => self.mac(&m.mac),
+                                    syn::Stmt::Macro(m) => {
+                                        self.mac(&m.mac);
+                                    }
                                     syn::Stmt::Item(_) => {}
                                 }
                             }
@@ -1136,6 +1341,16 @@ impl<'i> Extractor<'i> {
         let span = ByteSpan { start, end: m.paren_token.span.close().byte_range().end as u32 };
         let name = self.ident(&m.method);
         let is_guard = self.kw.guard_methods.contains(&name);
+        if self.kw.swallowing.contains(&name) {
+            // `unwrap_or_else(|e| panic!(..))` does not go on.
+            let panics = m.args.iter().any(|a| match strip_parens(a) {
+                syn::Expr::Closure(c) => leaves(&c.body),
+                _ => false,
+            });
+            if !panics {
+                self.swallow(&receiver, SwallowHow::Method, Some(id));
+            }
+        }
         let st = self.cur();
         let call = &mut st.facts.calls[id.idx()];
         call.callee = Callee::Method { receiver, name };
@@ -1152,11 +1367,16 @@ impl<'i> Extractor<'i> {
     /// Macro bodies are token streams; where their comma-, semicolon- or `=>`-separated pieces parse
     /// as expressions (`format!`, `vec!`, `tokio::select!`, `join!`, `assert!` ...), they are walked
     /// like any other code, so calls inside them are seen.
-    fn mac(&mut self, m: &syn::Macro) {
-        let Some(last) = m.path.segments.last() else { return };
+    fn mac(&mut self, m: &syn::Macro) -> ValueSrc {
+        let Some(last) = m.path.segments.last() else { return ValueSrc::Unknown };
         let name = last.ident.to_string();
         if OPAQUE_MACROS.contains(&name.as_str()) || self.fn_stack.is_empty() {
-            return;
+            return ValueSrc::Unknown;
+        }
+        if matches!(name.as_str(), "format" | "write" | "writeln") && self.macro_depth < MAX_MACRO_DEPTH {
+            if let Some(v) = self.format_mac(m, &name) {
+                return v;
+            }
         }
         if AWAITING_MACROS.contains(&name.as_str()) {
             let at = last.ident.span().byte_range().start as u32;
@@ -1165,7 +1385,7 @@ impl<'i> Extractor<'i> {
             st.facts.awaits.push((at, ctx));
         }
         if self.macro_depth >= MAX_MACRO_DEPTH {
-            return;
+            return ValueSrc::Unknown;
         }
         self.macro_depth += 1;
         for chunk in split_macro_tokens(m.tokens.clone()) {
@@ -1174,6 +1394,167 @@ impl<'i> Extractor<'i> {
             }
         }
         self.macro_depth -= 1;
+        ValueSrc::Unknown
+    }
+
+    /// `format!(template, args..)`, `write!(target, template, args..)`: the text it builds, with
+    /// its interpolated values (implicit `{name}` captures included). `None` when the template is
+    /// not a literal, so the macro is walked like any other.
+    fn format_mac(&mut self, m: &syn::Macro, name: &str) -> Option<ValueSrc> {
+        let mut chunks = split_macro_tokens(m.tokens.clone()).into_iter();
+        let target = match name {
+            "format" => None,
+            _ => Some(syn::parse2::<syn::Expr>(chunks.next()?).ok()?),
+        };
+        let template: syn::LitStr = syn::parse2(chunks.next()?).ok()?;
+        let args: Vec<syn::Expr> = chunks.map(syn::parse2::<syn::Expr>).collect::<Result<_, _>>().ok()?;
+        self.macro_depth += 1;
+        let target = target.map(|t| self.expr(&t));
+        let mut positional = Vec::new();
+        let mut named = Vec::new();
+        for a in &args {
+            match a {
+                syn::Expr::Assign(na) => match strip_parens(&na.left) {
+                    syn::Expr::Path(p) if p.path.get_ident().is_some() => {
+                        let v = self.expr(&na.right);
+                        named.push((p.path.segments[0].ident.to_string(), v));
+                    }
+                    _ => positional.push(self.expr(a)),
+                },
+                _ => positional.push(self.expr(a)),
+            }
+        }
+        self.macro_depth -= 1;
+        let text = template.value();
+        let (holes, literal_text) = format_holes(&text);
+        let mut parts = Vec::new();
+        let mut next = 0;
+        for hole in holes {
+            let v = match hole {
+                Hole::Next => {
+                    next += 1;
+                    positional.get(next - 1).cloned()
+                }
+                Hole::Index(i) => positional.get(i).cloned(),
+                Hole::Name(n) => match named.iter().find(|(k, _)| *k == n) {
+                    Some((_, v)) => Some(v.clone()),
+                    None => {
+                        let sym = self.sym(&n);
+                        Some(match self.local(sym) {
+                            Some(b) => ValueSrc::Local(b),
+                            None => ValueSrc::Path(Box::new(Path { global: false, segs: Box::new([sym]) })),
+                        })
+                    }
+                },
+            };
+            parts.extend(v);
+        }
+        let placeholder_only = literal_text.contains(['$', '?', '@', ':'])
+            && literal_text.chars().all(|c| "$?@:,() ".contains(c) || c.is_ascii_digit());
+        let start = m.path.segments.first()?.ident.span().byte_range().start as u32;
+        let end = match &m.delimiter {
+            syn::MacroDelimiter::Paren(d) => d.span.close().byte_range().end,
+            syn::MacroDelimiter::Brace(d) => d.span.close().byte_range().end,
+            syn::MacroDelimiter::Bracket(d) => d.span.close().byte_range().end,
+        } as u32;
+        let fact = FormatFact {
+            span: ByteSpan { start, end },
+            template: StrLit::classify(&text),
+            parts: parts.into(),
+            placeholder_only,
+            ctx: None,
+        };
+        let value = self.new_format(fact);
+        Some(match target {
+            Some(ValueSrc::Local(b)) => {
+                self.cur().facts.appends.push((b, value, ByteSpan { start, end }));
+                ValueSrc::Unknown
+            }
+            Some(_) => ValueSrc::Unknown,
+            None => value,
+        })
+    }
+
+    fn new_format(&mut self, mut fact: FormatFact) -> ValueSrc {
+        let st = self.cur();
+        fact.ctx = st.ctx;
+        let formats = &mut st.facts.formats;
+        formats.push(fact);
+        ValueSrc::Format(formats.len() as u32 - 1)
+    }
+
+    /// The literal behind a value that is a literal or a `String` made from one
+    /// (`"..".to_string()`, `String::from("..")`).
+    fn str_of(&self, v: &ValueSrc) -> Option<StrLit> {
+        match v {
+            ValueSrc::Str(lit) => Some(*lit),
+            ValueSrc::Call(id) => {
+                let call = &self.fn_stack.last()?.facts.calls[id.idx()];
+                match (&call.callee, &*call.args) {
+                    (Callee::Method { receiver: ValueSrc::Str(lit), .. }, []) => Some(*lit),
+                    (Callee::Path { .. }, [ValueSrc::Str(lit)]) => Some(*lit),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Records that the error of `value` is dropped, when `value` is something a rule can follow.
+    fn swallow(&mut self, value: &ValueSrc, how: SwallowHow, call: Option<CallId>) {
+        if matches!(value, ValueSrc::Call(_) | ValueSrc::Local(_)) {
+            let st = self.cur();
+            let ctx = st.ctx;
+            st.facts.swallows.push(SwallowFact { value: value.clone(), how, call, ctx });
+        }
+    }
+
+    /// `if let Err(e) = v { .. }`, `if v.is_err() { .. }` whose block goes on, and
+    /// `if let Ok(x) = v { .. }` with no `else` or one that goes on.
+    fn if_swallow(&mut self, i: &syn::ExprIf, cond: &ValueSrc) {
+        let else_leaves = i.else_branch.as_ref().is_some_and(|(_, e)| leaves(e));
+        match strip_parens(&i.cond) {
+            syn::Expr::Let(l) if pat_is_err(&l.pat) && !block_leaves(&i.then_branch) => {
+                self.swallow(cond, SwallowHow::ErrBranch, None);
+            }
+            syn::Expr::Let(l) if pat_is_ok(&l.pat) && !else_leaves => {
+                self.swallow(cond, SwallowHow::ErrBranch, None);
+            }
+            syn::Expr::MethodCall(mc)
+                if mc.method == "is_err" && mc.args.is_empty() && !block_leaves(&i.then_branch) =>
+            {
+                if let ValueSrc::Call(id) = cond {
+                    let receiver = match &self.cur().facts.calls[id.idx()].callee {
+                        Callee::Method { receiver, .. } => receiver.clone(),
+                        _ => ValueSrc::Unknown,
+                    };
+                    self.swallow(&receiver, SwallowHow::ErrBranch, None);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn returned(&mut self, v: ValueSrc) {
+        if matches!(v, ValueSrc::Local(_) | ValueSrc::Call(_) | ValueSrc::Str(_)) {
+            self.cur().facts.returns.push(v);
+        }
+    }
+
+    fn record_loop(&mut self, kind: LoopKind, keyword: Span, body: &syn::Block, over: ValueSrc) {
+        let open = body.brace_token.span.open().byte_range().start as u32;
+        let close = body.brace_token.span.close().byte_range().end as u32;
+        let once = matches!(body.stmts.last(), Some(syn::Stmt::Expr(syn::Expr::Return(_) | syn::Expr::Break(_), _)));
+        let st = self.cur();
+        let ctx = st.ctx;
+        st.facts.loops.push(LoopFact {
+            kind,
+            start: keyword.byte_range().start as u32,
+            body: ByteSpan { start: open, end: close },
+            ctx,
+            over,
+            once,
+        });
     }
 
     // ----- paths and types ---------------------------------------------------------------------
@@ -1366,4 +1747,169 @@ fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
         },
         _ => None,
     })
+}
+
+/// A literal setting: a number, or a call of literals such as `Duration::from_secs(5)` or
+/// `Some(Duration::from_millis(500))`.
+fn is_literal_setting(e: &syn::Expr) -> bool {
+    match strip_parens(e) {
+        syn::Expr::Lit(l) => matches!(l.lit, syn::Lit::Int(_) | syn::Lit::Float(_)),
+        syn::Expr::Call(c) => {
+            let known = match strip_parens(&c.func) {
+                syn::Expr::Path(p) => p.path.segments.last().is_some_and(|s| {
+                    matches!(
+                        s.ident.to_string().as_str(),
+                        "Some"
+                            | "new"
+                            | "from_secs"
+                            | "from_millis"
+                            | "from_micros"
+                            | "from_nanos"
+                            | "from_secs_f64"
+                            | "from_secs_f32"
+                            | "from_mins"
+                    )
+                }),
+                _ => false,
+            };
+            known && !c.args.is_empty() && c.args.iter().all(is_literal_setting)
+        }
+        _ => false,
+    }
+}
+
+/// One `{..}` of a format string.
+enum Hole {
+    Next,
+    Index(usize),
+    Name(String),
+}
+
+/// The holes of a format string, and its literal text with the holes taken out.
+fn format_holes(text: &str) -> (Vec<Hole>, String) {
+    let mut holes = Vec::new();
+    let mut literal = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                literal.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                literal.push('}');
+            }
+            '{' => {
+                let mut inner = String::new();
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        break;
+                    }
+                    inner.push(c);
+                }
+                let arg = inner.split(':').next().unwrap_or("").trim();
+                holes.push(if arg.is_empty() {
+                    Hole::Next
+                } else if let Ok(i) = arg.parse::<usize>() {
+                    Hole::Index(i)
+                } else {
+                    Hole::Name(arg.strip_prefix("r#").unwrap_or(arg).to_string())
+                });
+            }
+            c => literal.push(c),
+        }
+    }
+    (holes, literal)
+}
+
+fn pat_is_ok(p: &syn::Pat) -> bool {
+    match p {
+        syn::Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Ok"),
+        _ => false,
+    }
+}
+
+/// The arm of a `match` that handles an error: `Err(..)`, or `_` next to an `Ok(..)` arm.
+fn err_arm(arms: &[syn::Arm]) -> Option<&syn::Arm> {
+    if let Some(a) = arms.iter().find(|a| pat_is_err(&a.pat)) {
+        return Some(a);
+    }
+    if arms.iter().any(|a| pat_is_ok(&a.pat)) {
+        return arms.iter().find(|a| matches!(a.pat, syn::Pat::Wild(_)));
+    }
+    None
+}
+
+/// Whether code leaves the surrounding transaction when it runs: it returns, propagates with `?`,
+/// panics, exits, or rolls back. Nested closures, async blocks and items are not looked into.
+fn leaves(e: &syn::Expr) -> bool {
+    let mut v = Leaves(false);
+    syn::visit::Visit::visit_expr(&mut v, e);
+    v.0
+}
+
+fn block_leaves(b: &syn::Block) -> bool {
+    let mut v = Leaves(false);
+    syn::visit::Visit::visit_block(&mut v, b);
+    v.0
+}
+
+struct Leaves(bool);
+
+impl<'ast> syn::visit::Visit<'ast> for Leaves {
+    fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+        self.0 = true;
+    }
+    fn visit_expr_try(&mut self, _: &'ast syn::ExprTry) {
+        self.0 = true;
+    }
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if m.method == "rollback" {
+            self.0 = true;
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let syn::Expr::Path(p) = strip_parens(&c.func) {
+            let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            if segs.ends_with(&["process".to_string(), "exit".to_string()]) {
+                self.0 = true;
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        if m.path.segments.last().is_some_and(|s| {
+            matches!(s.ident.to_string().as_str(), "panic" | "unreachable" | "todo" | "unimplemented" | "bail")
+        }) {
+            self.0 = true;
+        }
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// The statics of a `lazy_static! { static ref NAME: Type = init; .. }` block.
+fn parse_lazy_static(tokens: TokenStream) -> Vec<(syn::Visibility, syn::Ident, syn::Type, syn::Expr)> {
+    use syn::parse::Parser;
+    let parser = |input: syn::parse::ParseStream| {
+        let mut out = Vec::new();
+        while !input.is_empty() {
+            input.call(syn::Attribute::parse_outer)?;
+            let vis: syn::Visibility = input.parse()?;
+            input.parse::<syn::Token![static]>()?;
+            input.parse::<syn::Token![ref]>()?;
+            let ident: syn::Ident = input.parse()?;
+            input.parse::<syn::Token![:]>()?;
+            let ty: syn::Type = input.parse()?;
+            input.parse::<syn::Token![=]>()?;
+            let init: syn::Expr = input.parse()?;
+            input.parse::<syn::Token![;]>()?;
+            out.push((vis, ident, ty, init));
+        }
+        Ok(out)
+    };
+    parser.parse2(tokens).unwrap_or_default()
 }

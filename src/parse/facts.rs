@@ -60,7 +60,153 @@ pub enum ValueSrc {
     Closure(CtxId),
     /// A parameter of a closure, by position.
     ClosureParam(CtxId, u32),
-    Str,
+    /// A string literal (or a choice between string literals), with what it looks like as SQL.
+    Str(StrLit),
+    /// A number, bool or char: a literal, or a cast to a number type (`n as i64`).
+    Lit,
+    /// Text assembled at run time: a `format!`, a `+` of strings; an index into `FnFacts::formats`.
+    Format(u32),
+}
+
+/// What a string literal says, as far as the SQL rules care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct StrLit {
+    pub sql: SqlKind,
+    /// Contains the word `LIMIT` (a chunked `DELETE .. LIMIT` is a clean-up loop by design).
+    pub has_limit: bool,
+}
+
+/// The kind of SQL statement a text starts with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum SqlKind {
+    NotSql,
+    Read,
+    /// `INSERT`, `UPDATE`, `DELETE`, `MERGE`, `REPLACE`, `UPSERT`.
+    Write,
+    /// `SAVEPOINT`, `ROLLBACK TO`, `RELEASE`.
+    Savepoint,
+    /// `BEGIN`, `START TRANSACTION`.
+    Begin,
+    /// `COMMIT`, `ROLLBACK`, `END`.
+    EndTx,
+    /// `CREATE`, `ALTER`, `DROP`, `TRUNCATE`, `GRANT`, ...
+    Ddl,
+}
+
+impl StrLit {
+    pub const NOT_SQL: StrLit = StrLit { sql: SqlKind::NotSql, has_limit: false };
+
+    /// Reads the first keyword of a text, after whitespace, comments and opening parentheses.
+    pub fn classify(text: &str) -> StrLit {
+        let mut rest = text;
+        loop {
+            rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+            if let Some(r) = rest.strip_prefix("--") {
+                rest = r.split_once('\n').map_or("", |(_, after)| after);
+            } else if let Some(r) = rest.strip_prefix("/*") {
+                rest = r.split_once("*/").map_or("", |(_, after)| after);
+            } else {
+                break;
+            }
+        }
+        let word: String =
+            rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_uppercase();
+        let followed_by_space =
+            rest[word.len()..].starts_with(|c: char| c.is_whitespace() || c == ';') || rest.len() == word.len();
+        let sql = match word.as_str() {
+            _ if !followed_by_space => SqlKind::NotSql,
+            "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "REPLACE" | "UPSERT" => SqlKind::Write,
+            "SELECT" | "WITH" | "VALUES" | "SHOW" | "EXPLAIN" | "TABLE" => SqlKind::Read,
+            "SAVEPOINT" | "RELEASE" => SqlKind::Savepoint,
+            "ROLLBACK" if rest[8..].trim_start().to_ascii_uppercase().starts_with("TO") => SqlKind::Savepoint,
+            "BEGIN" | "START" => SqlKind::Begin,
+            "COMMIT" | "ROLLBACK" | "END" => SqlKind::EndTx,
+            "CREATE" | "ALTER" | "DROP" | "TRUNCATE" | "GRANT" | "REVOKE" | "COMMENT" | "VACUUM" | "ANALYZE"
+            | "LOCK" | "SET" | "COPY" | "LISTEN" | "NOTIFY" => SqlKind::Ddl,
+            _ => SqlKind::NotSql,
+        };
+        let has_limit = sql != SqlKind::NotSql
+            && rest.to_ascii_uppercase().split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| w == "LIMIT");
+        StrLit { sql, has_limit }
+    }
+}
+
+/// SQL text assembled at run time: a `format!` (or `write!`), or a `+` of strings.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct FormatFact {
+    /// From the macro name (or the left operand of `+`) to the end.
+    pub span: ByteSpan,
+    /// The template (for `+`: the left operand if it is a literal).
+    pub template: StrLit,
+    /// The interpolated values, including implicit captures (`{name}`), in order.
+    pub parts: Box<[ValueSrc]>,
+    /// The template has nothing but placeholders around the interpolations (`"${}"`, `"?"`):
+    /// it builds a bind-parameter list, not SQL.
+    pub placeholder_only: bool,
+    pub ctx: Option<CtxId>,
+}
+
+/// A loop in a function body.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct LoopFact {
+    pub kind: LoopKind,
+    /// Where the loop starts (`for`, `while`, `loop`).
+    pub start: u32,
+    /// The body, braces included.
+    pub body: ByteSpan,
+    pub ctx: Option<CtxId>,
+    /// What it iterates (`for`) or matches (`while let`); `Unknown` for the other loops.
+    pub over: ValueSrc,
+    /// The body ends with an unconditional `return` or `break`: it runs at most once.
+    pub once: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum LoopKind {
+    /// `for x in items`: over a collection or an iterator.
+    ForEach,
+    /// `for i in 0..n`: over a range literal (retries, counters).
+    ForRange,
+    WhileLet,
+    While,
+    Loop,
+}
+
+/// A value stored somewhere that outlives the statement.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct StoreFact {
+    pub target: StoreTarget,
+    pub value: ValueSrc,
+}
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub enum StoreTarget {
+    /// A field of a struct literal `Path { field: value }`.
+    StructField(Box<Path>, Sym),
+    /// The left side of an assignment `place = value`.
+    Place(ValueSrc),
+}
+
+/// A `Result` whose error is dropped, and the code goes on.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct SwallowFact {
+    /// The value whose error is dropped (a call, or a binding holding its result).
+    pub value: ValueSrc,
+    pub how: SwallowHow,
+    /// For `.ok()`, `.unwrap_or(..)` and the like: that call (a `?` after it propagates instead).
+    pub call: Option<CallId>,
+    pub ctx: Option<CtxId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SwallowHow {
+    /// `let _ = value;`
+    LetUnderscore,
+    /// `.ok()`, `.unwrap_or_default()`, `.unwrap_or(..)`, `.unwrap_or_else(..)`.
+    Method,
+    /// An `Err` branch (`if let Err`, a `match` arm, `if x.is_err()`, a missing `else` of
+    /// `if let Ok`) that neither returns, propagates, panics nor rolls back.
+    ErrBranch,
 }
 
 /// A `let` binding, a parameter, or a pattern binding.
@@ -153,6 +299,21 @@ pub struct FnFacts {
     pub guards: Vec<GuardFact>,
     /// `drop(binding)` calls: the binding and the call.
     pub drops: Vec<(BindingId, CallId)>,
+    /// Text assembled at run time (`ValueSrc::Format` indexes this).
+    pub formats: Vec<FormatFact>,
+    /// Text appended to a binding: `s += x`, `write!(s, ..)` (and `s.push_str(x)`, which is a call).
+    pub appends: Vec<(BindingId, ValueSrc, ByteSpan)>,
+    pub loops: Vec<LoopFact>,
+    pub stores: Vec<StoreFact>,
+    pub swallows: Vec<SwallowFact>,
+    /// What the fn returns: its body's tail value and `return` values.
+    pub returns: Vec<ValueSrc>,
+    /// For the initializer of a static (`static POOL: LazyLock<PgPool> = LazyLock::new(..)`), kept
+    /// as a fn of its own: that static.
+    pub static_init: Option<StaticIdx>,
+    /// Literal arguments (`10`, `Duration::from_secs(5)`): the call, the argument's position and
+    /// its span.
+    pub literal_args: Vec<(CallId, u32, ByteSpan)>,
 }
 
 /// A call that may return a lock guard, and how long the guard lives if it does: to the end of its
@@ -301,6 +462,8 @@ pub struct FileFacts {
     pub aliases: Vec<AliasFacts>,
     /// `extern crate a as b;` renames: (crate, alias).
     pub extern_crates: Vec<(Sym, Sym)>,
+    /// Consts initialised with SQL text (`const UPSERT: &str = "INSERT .."`): scope, name, text.
+    pub sql_consts: Vec<(ScopeId, Sym, StrLit)>,
     /// `// asynclint: allow(..)` and `allow-file(..)` comments (`suppress::scan`).
     pub directives: Vec<Directive>,
 }
@@ -340,6 +503,17 @@ impl FileFacts {
     pub fn shrink(&mut self) {
         for f in &mut self.fns {
             if f.calls.is_empty() {
+                // Without a call there is no statement, pool or close: the database facts of
+                // such a fn serve no rule.
+                f.formats = Vec::new();
+                f.appends = Vec::new();
+                f.loops = Vec::new();
+                f.stores = Vec::new();
+                f.swallows = Vec::new();
+                // A fn that returns only literals (`fn table(&self) -> &str { "users" }`) tells the
+                // SQL rules its result is a constant.
+                f.returns.retain(|r| matches!(r, ValueSrc::Str(_)));
+                f.literal_args = Vec::new();
                 // Nothing may point at a binding that is gone: facts stay consistent, which the
                 // cache's validation checks.
                 f.bindings = Vec::new();
@@ -356,6 +530,13 @@ impl FileFacts {
             f.awaits.shrink_to_fit();
             f.guards.shrink_to_fit();
             f.drops.shrink_to_fit();
+            f.formats.shrink_to_fit();
+            f.appends.shrink_to_fit();
+            f.loops.shrink_to_fit();
+            f.stores.shrink_to_fit();
+            f.swallows.shrink_to_fit();
+            f.returns.shrink_to_fit();
+            f.literal_args.shrink_to_fit();
         }
         for s in &mut self.scopes {
             s.items.shrink_to_fit();
@@ -384,6 +565,7 @@ impl FileFacts {
         self.statics.shrink_to_fit();
         self.aliases.shrink_to_fit();
         self.extern_crates.shrink_to_fit();
+        self.sql_consts.shrink_to_fit();
         self.directives.shrink_to_fit();
     }
 

@@ -4,7 +4,15 @@
 
 pub mod block_on_in_async;
 pub mod blocking_call_in_async;
+pub mod error_swallowed_in_transaction;
+pub mod formatted_sql;
+pub mod hardcoded_pool_size;
+pub mod non_atomic_batch_write;
+pub mod panicking_pool_creation;
+pub mod runtime_bound_static;
+pub mod sql_injection;
 pub mod sync_lock_across_await;
+pub mod unclosed_pool;
 pub mod unused_suppression;
 
 use crate::findings::Severity;
@@ -87,6 +95,14 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &blocking_call_in_async::BlockingCallInAsync,
         &block_on_in_async::BlockOnInAsync,
         &sync_lock_across_await::SyncLockAcrossAwait,
+        &unclosed_pool::UnclosedPool,
+        &panicking_pool_creation::PanickingPoolCreation,
+        &hardcoded_pool_size::HardcodedPoolSize,
+        &error_swallowed_in_transaction::ErrorSwallowedInTransaction,
+        &non_atomic_batch_write::NonAtomicBatchWrite,
+        &sql_injection::SqlInjection,
+        &formatted_sql::FormattedSql,
+        &runtime_bound_static::RuntimeBoundStatic,
         // Runs after the others, in `analyze` (`suppress::run`): it judges their findings.
         &unused_suppression::UnusedSuppression,
     ]

@@ -1,0 +1,50 @@
+//! `formatted-sql`: SQL text assembled at run time from constants or numbers only. Not injectable,
+//! but the statement text changes per call, which defeats prepared-statement caching, hides the
+//! SQL from compile-time checking (`sqlx::query!`), and invites the next edit to interpolate user
+//! input the same way.
+
+use super::sql_injection::{sink_name, sink_step};
+use super::{RawFinding, Rule, RuleContext, RuleMeta};
+use crate::findings::Severity;
+use crate::model::db::Taint;
+
+pub struct FormattedSql;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "formatted-sql",
+    default_severity: Severity::Medium,
+    summary:
+        "SQL text built with format! from constants or numbers, where a static string and bind parameters would do",
+    doc: include_str!("../../rules/formatted-sql.md"),
+};
+
+impl Rule for FormattedSql {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &RuleContext, out: &mut Vec<RawFinding>) {
+        let model = cx.model;
+        for b in model.sql_builds().into_iter().filter(|b| b.taint != Taint::Runtime) {
+            let what = match b.taint {
+                Taint::Number => format!("the number `{}`", b.culprit),
+                _ => format!("the constant `{}`", b.culprit),
+            };
+            out.push(RawFinding {
+                rule: META.id,
+                severity: META.default_severity,
+                file: b.f.file,
+                span: b.span,
+                message: format!(
+                    "SQL text is assembled at run time (interpolating {what}) and run by `{}`: not injectable today, but the text is neither prepared once nor checked at compile time",
+                    sink_name(model, &b)
+                ),
+                help: "write the statement as one string literal (`concat!` can join constant pieces) and pass numbers as bind parameters (`LIMIT $1` with `.bind(limit)`)".to_string(),
+                function: model.fn_path(b.f),
+                chain: Vec::new(),
+                related: sink_step(model, &b),
+                replace_callee: None,
+            });
+        }
+    }
+}

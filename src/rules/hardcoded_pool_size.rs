@@ -1,0 +1,76 @@
+//! `hardcoded-pool-size`: a pool's size or timeout given as a literal in service code
+//! (`.max_connections(10)`, `.acquire_timeout(Duration::from_secs(3))`), where a configuration
+//! value would let operators size the pool for each environment.
+
+use super::{RawFinding, Rule, RuleContext, RuleMeta};
+use crate::catalogue::DbRole;
+use crate::findings::Severity;
+
+pub struct HardcodedPoolSize;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "hardcoded-pool-size",
+    default_severity: Severity::Medium,
+    summary: "a pool size or pool timeout given as a literal in service code instead of configuration",
+    doc: include_str!("../../rules/hardcoded-pool-size.md"),
+};
+
+impl Rule for HardcodedPoolSize {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &RuleContext, out: &mut Vec<RawFinding>) {
+        let model = cx.model;
+        for f in model.all_fns() {
+            let func = model.func(f);
+            if func.literal_args.is_empty() || model.is_test_code(f) || model.is_one_shot_binary(f.file) {
+                continue;
+            }
+            for &(call_id, arg, span) in &func.literal_args {
+                let call = &func.calls[call_id.idx()];
+                let Some((DbRole::PoolSetting, on)) = model.db_role(f, call) else { continue };
+                // `PoolConfig::new(16)`: the size is the first argument; builder settings have one.
+                if arg != 0 {
+                    continue;
+                }
+                let setting = match &call.callee {
+                    crate::parse::facts::Callee::Method { name, .. } => model.names.str(*name).to_string(),
+                    crate::parse::facts::Callee::Path { path, .. } => {
+                        path.segs.iter().map(|s| model.names.str(*s)).collect::<Vec<_>>().join("::")
+                    }
+                    crate::parse::facts::Callee::Other => continue,
+                };
+                let what = if setting.contains("timeout") || setting.contains("lifetime") { "timeout" } else { "size" };
+                let ty = model.names.join(&on);
+                out.push(RawFinding {
+                    rule: META.id,
+                    severity: META.default_severity,
+                    file: f.file,
+                    span,
+                    message: format!(
+                        "pool {what} `{setting}` is hard-coded as a literal (on `{ty}`); every environment gets the same value"
+                    ),
+                    help: format!(
+                        "read it from configuration (`{setting}(config.database.{})`), keeping the literal only as the default when the setting is absent",
+                        config_key(&setting)
+                    ),
+                    function: model.fn_path(f),
+                    chain: Vec::new(),
+                    related: Vec::new(),
+                    replace_callee: None,
+                });
+            }
+        }
+    }
+}
+
+/// A plausible configuration key for a setting: `max_connections` for `max_connections`,
+/// `pool_max_size` for `PoolConfig::new`.
+fn config_key(setting: &str) -> &str {
+    match setting.rsplit("::").next() {
+        Some("new") => "pool_max_size",
+        Some(name) => name,
+        None => setting,
+    }
+}

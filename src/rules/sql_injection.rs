@@ -1,0 +1,63 @@
+//! `sql-injection`: SQL text assembled with `format!`, `+` or `push_str` from a runtime value of
+//! string or unknown type, then run. Whoever controls that value controls the statement.
+
+use super::{RawFinding, RawStep, Rule, RuleContext, RuleMeta};
+use crate::findings::Severity;
+use crate::model::db::{SqlBuild, Taint};
+use crate::model::Model;
+
+pub struct SqlInjection;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "sql-injection",
+    default_severity: Severity::Critical,
+    summary: "SQL text built with format!, + or push_str from a runtime value, instead of bind parameters",
+    doc: include_str!("../../rules/sql-injection.md"),
+};
+
+impl Rule for SqlInjection {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &RuleContext, out: &mut Vec<RawFinding>) {
+        let model = cx.model;
+        for b in model.sql_builds().into_iter().filter(|b| b.taint == Taint::Runtime) {
+            out.push(RawFinding {
+                rule: META.id,
+                severity: META.default_severity,
+                file: b.f.file,
+                span: b.span,
+                message: format!(
+                    "SQL text is built from the runtime value `{}` and run by `{}`: a value containing a quote rewrites the statement",
+                    b.culprit,
+                    sink_name(model, &b)
+                ),
+                help: "keep the SQL text constant and pass values as bind parameters: `sqlx::query(\"... WHERE category = $1\").bind(&category)` (tokio-postgres: `client.query(\"... $1\", &[&category])`); for identifiers such as a sort column, match the input against a fixed list of literals".to_string(),
+                function: model.fn_path(b.f),
+                chain: Vec::new(),
+                related: sink_step(model, &b),
+                replace_callee: None,
+            });
+        }
+    }
+}
+
+/// The API that runs the text: `sqlx::query`, `execute`.
+pub fn sink_name(model: &Model, b: &SqlBuild) -> String {
+    let call = &model.func(b.f).calls[b.sink.idx()];
+    match &call.callee {
+        crate::parse::facts::Callee::Method { name, .. } => model.names.str(*name).to_string(),
+        crate::parse::facts::Callee::Path { path, .. } => model.names.join(&path.segs),
+        crate::parse::facts::Callee::Other => "the statement".to_string(),
+    }
+}
+
+/// The statement the text reaches, when it is elsewhere than the build.
+pub fn sink_step(model: &Model, b: &SqlBuild) -> Vec<RawStep> {
+    let span = model.func(b.f).calls[b.sink.idx()].span;
+    if span.start <= b.span.start && b.span.start < span.end {
+        return Vec::new();
+    }
+    vec![RawStep { function: format!("the text is run here by `{}`", sink_name(model, b)), file: b.f.file, span }]
+}
