@@ -98,6 +98,8 @@ pub struct Analysis {
     /// Blocking calls the code already runs off the async workers (inside `spawn_blocking` and
     /// the like): what it does right, for the review's positive findings. Sorted.
     pub offloaded: Vec<OffloadedCall>,
+    /// Database practices the code already follows (pools closed, transactions, bound values).
+    pub db_practices: model::db::DbPractices,
 }
 
 /// A known blocking API called inside an offloaded closure.
@@ -166,12 +168,13 @@ pub fn analyze(
     let enabled = |id: &str| options.rules.as_ref().is_none_or(|s| s.iter().any(|r| r == id));
     suppress::run(&mut raw, &facts, &enabled, options.require_reason);
     let offloaded = offloaded_calls(&model, &input.files, &hashes, loader);
+    let db_practices = model.db_practices(&graph);
     lap("rules", &mut timings);
     let findings = materialize(raw, &input.files, &hashes, loader, &mut errors);
     errors.sort();
     errors.dedup();
     lap("findings", &mut timings);
-    Ok(Analysis { findings, errors, files: input.files.len(), timings, offloaded })
+    Ok(Analysis { findings, errors, files: input.files.len(), timings, offloaded, db_practices })
 }
 
 /// Every known blocking API called inside an offloaded closure, with its line. Only files that

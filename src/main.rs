@@ -734,8 +734,9 @@ fn load_config(args: &CheckArgs) -> Result<asynclint::config::Config, asynclint:
 /// The review's positive findings the analysis can see: blocking work the code already runs off
 /// the async workers, with an example of each API.
 fn offload_positives(analysis: &Analysis) -> Vec<String> {
+    let mut out = db_positives(&analysis.db_practices);
     if analysis.offloaded.is_empty() {
-        return Vec::new();
+        return out;
     }
     let mut apis: Vec<&str> = analysis.offloaded.iter().map(|o| o.api.as_str()).collect();
     apis.sort_unstable();
@@ -744,14 +745,54 @@ fn offload_positives(analysis: &Analysis) -> Vec<String> {
     let n = analysis.offloaded.len();
     let shown: Vec<String> = apis.iter().take(4).map(|a| format!("`{a}`")).collect();
     let more = if apis.len() > 4 { format!(" and {} more", apis.len() - 4) } else { String::new() };
-    vec![format!(
+    out.push(format!(
         "Blocking work offloaded: {n} blocking {} ({}{more}) already run inside `spawn_blocking`-style closures, off the async worker threads, e.g. `{}` line {} in `{}`",
         if n == 1 { "call" } else { "calls" },
         shown.join(", "),
         first.path,
         first.line,
         first.function
-    )]
+    ));
+    out
+}
+
+/// The review's positive findings about the database code.
+fn db_positives(p: &asynclint::model::db::DbPractices) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(first) = p.pool_closers.first() {
+        let more = match p.pool_closers.len() {
+            1 => String::new(),
+            n => format!(" and {} other {}", n - 1, if n == 2 { "place" } else { "places" }),
+        };
+        out.push(format!("Pools closed: `close()` is called on a pool in `{first}`{more}, so connections are drained rather than cut"));
+    }
+    if p.transactions > 0 {
+        let sp = match p.savepoints {
+            0 => String::new(),
+            1 => ", with 1 savepoint for per-item failures".to_string(),
+            n => format!(", with {n} savepoints for per-item failures"),
+        };
+        out.push(format!(
+            "Transactions: {} {} opened for multi-statement work{sp}",
+            p.transactions,
+            if p.transactions == 1 { "transaction is" } else { "transactions are" }
+        ));
+    }
+    if p.bound_queries > 0 {
+        out.push(format!(
+            "Bound parameters: {} {} their values with `.bind(..)` instead of formatting them into the SQL",
+            p.bound_queries,
+            if p.bound_queries == 1 { "query passes" } else { "queries pass" }
+        ));
+    }
+    if p.configured_pool_settings > 0 {
+        out.push(format!(
+            "Pool settings from configuration: {} pool size or timeout {} a configured value rather than a literal",
+            p.configured_pool_settings,
+            if p.configured_pool_settings == 1 { "setting takes" } else { "settings take" }
+        ));
+    }
+    out
 }
 
 /// A progress line on stderr for runs longer than a moment: only when stderr is a terminal and the

@@ -579,7 +579,8 @@ fn rule_rank(rule: &str) -> u8 {
         BLOCK_ON => 0,
         BLOCKING => 1,
         LOCK => 2,
-        _ => 3,
+        r if super::review_db::text(r).is_some() => 3,
+        _ => 4,
     }
 }
 
@@ -1404,7 +1405,10 @@ fn render_issue(issue: &Issue, sources: &Sources, catalogue: &Apis) -> Rendered 
                 format!("{} ({})", lock_title(lock), code(&first.location.path))
             }
         }
-        (Key::Other { rule, path }, _) => format!("{} ({})", code(rule), code(path)),
+        (Key::Other { rule, path }, _) => match super::review_db::text(rule) {
+            Some(t) => format!("{} ({})", t.title, code(path)),
+            None => format!("{} ({})", code(rule), code(path)),
+        },
     };
 
     let mut body = String::new();
@@ -1684,7 +1688,20 @@ fn impact(issue: &Issue, kind: &str, apis: &[String], helper: Option<&(String, S
             out.push("A directive that suppresses nothing stays in the code: the next finding on its line (for `allow-file`, in its file) is silenced without anyone having reviewed it".to_string());
             out.push("A misspelt rule id suppresses nothing while looking as if it did".to_string());
         }
-        _ => out.push("See the rule's documentation: `asynclint explain ".to_string() + issue.rule + "`"),
+        rule => match super::review_db::text(rule) {
+            Some(t) => {
+                // The pool-per-test-or-call bullet only where that is the shape found.
+                let per_call =
+                    issue.findings.iter().any(|f| f.message.contains("every call") || f.message.starts_with("test "));
+                for (i, b) in t.impact.iter().enumerate() {
+                    if rule == "unclosed-pool" && i == 1 && !per_call {
+                        continue;
+                    }
+                    out.push(b.to_string());
+                }
+            }
+            None => out.push("See the rule's documentation: `asynclint explain ".to_string() + rule + "`"),
+        },
     }
     if let Some((name, ..)) = helper {
         out.push(format!(
@@ -1692,7 +1709,10 @@ fn impact(issue: &Issue, kind: &str, apis: &[String], helper: Option<&(String, S
             name
         ));
     }
-    if issue.all_in_tests() {
+    let runtime_cost = matches!(issue.rule, BLOCKING | BLOCK_ON | LOCK);
+    if !runtime_cost {
+        // The database rules say in their own bullets where the cost falls.
+    } else if issue.all_in_tests() {
         out.push(
             "Every location is in test code: the cost is slow or stalled tests rather than production latency"
                 .to_string(),
@@ -1717,6 +1737,22 @@ fn fix(
     }
     if issue.rule == UNUSED {
         return fix_unused_suppression(issue, sources);
+    }
+    if let Some(t) = super::review_db::text(issue.rule) {
+        // The finding's own advice first: it names the APIs of this code.
+        let mut helps: Vec<&str> = Vec::new();
+        for f in &issue.findings {
+            if !helps.contains(&f.help.as_str()) {
+                helps.push(&f.help);
+            }
+        }
+        let mut body: String = helps.iter().map(|h| format!("// {}\n", one_line(h))).collect();
+        body.push_str(t.fix_code);
+        return (
+            format!("{} (pattern)", t.fix_lead.trim_end_matches(':')) + ":",
+            body,
+            t.alternative.map(str::to_string),
+        );
     }
     let mut body = String::new();
     // The catalogue's advice for each API, once.
@@ -2090,6 +2126,9 @@ fn scoped_guard(src: &Source, guard: u32, await_line: u32, name: &str, rhs: &str
 
 fn action(issue: &Issue, kind: &str, apis: &[String], helper: Option<&(String, String, u32)>) -> String {
     let path = code(&issue.findings[0].location.path);
+    if let Some(t) = super::review_db::text(issue.rule) {
+        return t.action.replace("{where}", &path);
+    }
     let n = issue.findings.len();
     match (issue.rule, helper) {
         (BLOCKING, Some((name, ..)))
@@ -2145,7 +2184,7 @@ fn rule_description(id: &str) -> String {
         }
         LOCK => "sync lock guards held across `.await` (`sync-lock-across-await`)".to_string(),
         UNUSED => "suppression directives that suppress nothing (`unused-suppression`)".to_string(),
-        other => format!("`{other}`"),
+        other => super::review_db::text(other).map_or_else(|| format!("`{other}`"), |t| t.scope.to_string()),
     }
 }
 
@@ -2161,7 +2200,7 @@ fn class_of(f: &Finding, facts: Option<&Facts>) -> String {
             _ => "`block_on` calls that panic".to_string(),
         },
         LOCK => "sync lock guards held across `.await`".to_string(),
-        other => format!("`{other}` findings"),
+        other => super::review_db::text(other).map_or_else(|| format!("`{other}` findings"), |t| t.noun.to_string()),
     }
 }
 
@@ -2195,6 +2234,13 @@ fn summary_sentences(analysis: &Analysis, issues: &[Issue]) -> String {
             BLOCKING => format!("blocking work on tokio's worker threads ({sites}): {}", join_and(&list)),
             BLOCK_ON => format!("blocking on async work from inside the runtime ({sites}): {}", join_and(&list)),
             LOCK => format!("{} held across an `.await`", plural(*n, "sync lock guard", "sync lock guards")),
+            r if super::review_db::text(r).is_some() => {
+                format!(
+                    "database lifecycle and SQL problems ({}): {}",
+                    plural(*n, "finding", "findings"),
+                    join_and(&list)
+                )
+            }
             _ => plural(*n, "other finding", "other findings"),
         };
         let lead = if i == 0 { "The dominant problem is" } else { "The review also found" };
@@ -2206,9 +2252,15 @@ fn summary_sentences(analysis: &Analysis, issues: &[Issue]) -> String {
                 (1, _) => "1 of them is".to_string(),
                 (v, _) => format!("{v} of them are"),
             };
-            s.push_str(&format!(
-                "; {which} reached through sync helpers, where nothing at the call site looks blocking"
-            ));
+            if super::review_db::text(rule).is_some() {
+                s.push_str(&format!(
+                    "; {which} reached through workspace helpers, where nothing at the call site looks like a write"
+                ));
+            } else {
+                s.push_str(&format!(
+                    "; {which} reached through sync helpers, where nothing at the call site looks blocking"
+                ));
+            }
         }
         s.push('.');
         out.push(message(&s));
@@ -2289,6 +2341,15 @@ fn testing(issues: &[Issue]) -> Vec<String> {
         ));
         out.push("**Contention test**: run many concurrent calls of the locking code on a multi-thread runtime under `tokio::time::timeout`; a guard held across `.await` shows up as timeouts".to_string());
     }
+    let mut db_rules: Vec<&str> =
+        issues.iter().map(|i| i.rule).filter(|r| super::review_db::text(r).is_some()).collect();
+    db_rules.sort_by_key(|r| super::review_db::DB_RULES.iter().position(|x| x == r));
+    db_rules.dedup();
+    for r in db_rules {
+        if let Some(t) = super::review_db::text(r) {
+            out.push(t.testing.to_string());
+        }
+    }
     out.push("**Keep the review in CI**: run `asynclint check --fail-on critical` on every pull request so new blocking calls are caught before review".to_string());
     // Markdown already: fixed text with `code`, and names made with `code()`.
     out
@@ -2310,8 +2371,13 @@ fn references(issues: &[Issue]) -> Vec<String> {
         out.push("[Tokio tutorial: Shared state](https://tokio.rs/tokio/tutorial/shared-state)".to_string());
     }
     let mut rules: Vec<&str> = issues.iter().map(|i| i.rule).collect();
-    rules.sort_by_key(|r| rule_rank(r));
+    rules.sort_by_key(|r| (rule_rank(r), super::review_db::DB_RULES.iter().position(|x| x == r)));
     rules.dedup();
+    for r in &rules {
+        if let Some(t) = super::review_db::text(r) {
+            out.push(t.reference.to_string());
+        }
+    }
     for r in rules {
         out.push(format!("{}: the rule's documentation, with examples", code(&format!("asynclint explain {r}"))));
     }

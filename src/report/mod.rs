@@ -11,6 +11,7 @@ pub mod json;
 pub mod json_lines;
 pub mod markdown;
 pub mod rdjson;
+pub mod review_db;
 pub mod sarif;
 pub mod statistics;
 
