@@ -334,7 +334,10 @@ impl Callers {
 /// How dangerous an interpolated value is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Taint {
-    /// A literal, a `const`, a `static`, a choice between literals, a placeholder list.
+    /// A literal picked from a fixed set (`match sort { "name" => "name", _ => "id" }`): the one
+    /// way to make an identifier dynamic, and fine.
+    Picked,
+    /// A literal, a `const`, a `static`, a placeholder list.
     Constant,
     /// A runtime value of a number or bool type: it cannot carry SQL.
     Number,
@@ -377,7 +380,7 @@ impl Model<'_> {
                     if parts.is_empty() {
                         continue;
                     }
-                    let mut taint = Taint::Constant;
+                    let mut taint = Taint::Picked;
                     let mut culprit = String::new();
                     for p in &parts {
                         let t = self.taint(f, p, 0);
@@ -385,6 +388,9 @@ impl Model<'_> {
                             culprit = self.describe_value(f, p);
                         }
                         taint = taint.max(t);
+                    }
+                    if taint == Taint::Picked {
+                        continue;
                     }
                     if !out.iter().any(|b| b.f == f && b.span == span) {
                         out.push(SqlBuild { f, span, taint, culprit, sink });
@@ -471,6 +477,7 @@ impl Model<'_> {
         }
         let func = self.func(f);
         match v {
+            ValueSrc::Str(lit) if lit.picked => Taint::Picked,
             ValueSrc::Str(_) | ValueSrc::Lit => Taint::Constant,
             // A path in value position names an item: a const, a static, a unit value.
             ValueSrc::Path(_) => Taint::Constant,

@@ -246,6 +246,12 @@ impl Model<'_> {
                     };
                 }
                 let Some((name, ty_path)) = p.split_last() else { return RTy::Unknown };
+                // `Arc::new(x)`, `Box::new(x)`, `Some(x)`, `Ok(x)`: a wrapper of `x`, looked through.
+                if let [arg] = &*call.args {
+                    if self.wk.wrappers.iter().any(|w| **w == *ty_path) {
+                        return self.value_ty_in(f, arg, depth + 1);
+                    }
+                }
                 match self.cat.type_info(ty_path) {
                     Some(info) if info.constructors.contains(name) => RTy::Ext(info.canonical.clone(), Vec::new()),
                     // An associated fn the catalogue lists among the type's methods (`File::options`).

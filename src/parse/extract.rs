@@ -977,7 +977,7 @@ impl<'i> Extractor<'i> {
                 }
                 // A choice between literals (`if desc { "DESC" } else { "ASC" }`) is a literal.
                 match (then_value, else_value) {
-                    (ValueSrc::Str(a), ValueSrc::Str(_)) => ValueSrc::Str(a),
+                    (ValueSrc::Str(a), ValueSrc::Str(_)) => ValueSrc::Str(StrLit { picked: true, ..a }),
                     _ => ValueSrc::Unknown,
                 }
             }
@@ -1031,7 +1031,7 @@ impl<'i> Extractor<'i> {
                     self.pop_level();
                 }
                 match (arm_values_are_str, all_str) {
-                    (true, Some(lit)) => ValueSrc::Str(lit),
+                    (true, Some(lit)) => ValueSrc::Str(StrLit { picked: true, ..lit }),
                     _ => ValueSrc::Unknown,
                 }
             }

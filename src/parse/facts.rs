@@ -74,6 +74,8 @@ pub struct StrLit {
     pub sql: SqlKind,
     /// Contains the word `LIMIT` (a chunked `DELETE .. LIMIT` is a clean-up loop by design).
     pub has_limit: bool,
+    /// Picked from several literals (`if desc { "DESC" } else { "ASC" }`, a `match` of literals).
+    pub picked: bool,
 }
 
 /// The kind of SQL statement a text starts with.
@@ -94,7 +96,7 @@ pub enum SqlKind {
 }
 
 impl StrLit {
-    pub const NOT_SQL: StrLit = StrLit { sql: SqlKind::NotSql, has_limit: false };
+    pub const NOT_SQL: StrLit = StrLit { sql: SqlKind::NotSql, has_limit: false, picked: false };
 
     /// Reads the first keyword of a text, after whitespace, comments and opening parentheses.
     pub fn classify(text: &str) -> StrLit {
@@ -127,7 +129,7 @@ impl StrLit {
         };
         let has_limit = sql != SqlKind::NotSql
             && rest.to_ascii_uppercase().split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| w == "LIMIT");
-        StrLit { sql, has_limit }
+        StrLit { sql, has_limit, picked: false }
     }
 }
 

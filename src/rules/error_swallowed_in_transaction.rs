@@ -62,7 +62,9 @@ impl Rule for ErrorSwallowedInTransaction {
                 }
                 let call = &func.calls[stmt_id.idx()];
                 let in_loop = func.loops.iter().any(|l| l.body.start < call.span.start && call.span.start < l.body.end);
-                if !in_loop && !used_after(model, f, handle, call.span.end) {
+                // A transaction handed in by the caller (`tx: &mut Transaction<..>`) goes on there.
+                let from_caller = matches!(handle, TxHandle::Binding(b) if func.params.contains(&b));
+                if !in_loop && !from_caller && !used_after(model, f, handle, call.span.end) {
                     continue;
                 }
                 if reported.contains(&stmt_id) {
@@ -83,6 +85,8 @@ impl Rule for ErrorSwallowedInTransaction {
                 };
                 let then = if in_loop {
                     "the loop goes on with the same transaction"
+                } else if from_caller {
+                    "the caller goes on with the transaction it passed in"
                 } else {
                     "the transaction is used again below"
                 };

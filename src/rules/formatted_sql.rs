@@ -26,19 +26,22 @@ impl Rule for FormattedSql {
     fn check(&self, cx: &RuleContext, out: &mut Vec<RawFinding>) {
         let model = cx.model;
         for b in model.sql_builds().into_iter().filter(|b| b.taint != Taint::Runtime) {
-            let what = match b.taint {
-                Taint::Number => format!("the number `{}`", b.culprit),
-                _ => format!("the constant `{}`", b.culprit),
+            let consequence = match b.taint {
+                Taint::Number => format!(
+                    "interpolating the number `{}`: not injectable, but every new value makes a new statement text to parse and plan, and `sqlx::query!` cannot check it",
+                    b.culprit
+                ),
+                _ => format!(
+                    "interpolating only fixed text (`{}`): not injectable, but the SQL is not a literal, so `sqlx::query!` cannot check it at compile time, and the next edit can interpolate user input the same way",
+                    b.culprit
+                ),
             };
             out.push(RawFinding {
                 rule: META.id,
                 severity: META.default_severity,
                 file: b.f.file,
                 span: b.span,
-                message: format!(
-                    "SQL text is assembled at run time (interpolating {what}) and run by `{}`: not injectable today, but the text is neither prepared once nor checked at compile time",
-                    sink_name(model, &b)
-                ),
+                message: format!("SQL text run by `{}` is assembled with `format!`, {consequence}", sink_name(model, &b)),
                 help: "write the statement as one string literal (`concat!` can join constant pieces) and pass numbers as bind parameters (`LIMIT $1` with `.bind(limit)`)".to_string(),
                 function: model.fn_path(b.f),
                 chain: Vec::new(),

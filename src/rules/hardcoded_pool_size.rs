@@ -29,7 +29,7 @@ impl Rule for HardcodedPoolSize {
             }
             for &(call_id, arg, span) in &func.literal_args {
                 let call = &func.calls[call_id.idx()];
-                let Some((DbRole::PoolSetting, on)) = model.db_role(f, call) else { continue };
+                let Some((DbRole::PoolSetting, _)) = model.db_role(f, call) else { continue };
                 // `PoolConfig::new(16)`: the size is the first argument; builder settings have one.
                 if arg != 0 {
                     continue;
@@ -42,14 +42,13 @@ impl Rule for HardcodedPoolSize {
                     crate::parse::facts::Callee::Other => continue,
                 };
                 let what = if setting.contains("timeout") || setting.contains("lifetime") { "timeout" } else { "size" };
-                let ty = model.names.join(&on);
                 out.push(RawFinding {
                     rule: META.id,
                     severity: META.default_severity,
                     file: f.file,
                     span,
                     message: format!(
-                        "pool {what} `{setting}` is hard-coded as a literal (on `{ty}`); every environment gets the same value"
+                        "pool {what} `{setting}` is hard-coded as a literal: every environment (a laptop, a shared staging database, production behind several replicas) gets the same value, and changing it needs a rebuild"
                     ),
                     help: format!(
                         "read it from configuration (`{setting}(config.database.{})`), keeping the literal only as the default when the setting is absent",

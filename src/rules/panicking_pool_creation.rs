@@ -39,10 +39,16 @@ impl Rule for PanickingPoolCreation {
                 }
                 let Some(origin) = model.origin_call(f, receiver) else { continue };
                 let origin_call = &func.calls[origin.idx()];
-                let Some((role @ (DbRole::CreatePool | DbRole::Connect | DbRole::Acquire), on)) =
-                    model.db_role(f, origin_call)
-                else {
-                    continue;
+                let (role, on) = match model.db_role(f, origin_call) {
+                    Some((role @ (DbRole::CreatePool | DbRole::Connect | DbRole::Acquire), on)) => (role, on),
+                    // `pool.begin()` takes a connection from the pool first, and fails like `acquire`.
+                    Some((DbRole::Begin, on))
+                        if matches!(&origin_call.callee, Callee::Method { receiver, .. }
+                            if model.executor_kind(f, receiver) == Some(crate::catalogue::ExecutorKind::Pool)) =>
+                    {
+                        (DbRole::Acquire, on)
+                    }
+                    _ => continue,
                 };
                 candidates.push((f, *name, origin_call, role, on));
             }
@@ -61,8 +67,13 @@ impl Rule for PanickingPoolCreation {
             }
             let method = model.names.str(name);
             let api = format!("{}::{}", model.names.join(&on), callee_name(model, origin_call));
+            let what_call = callee_name(model, origin_call);
             let fn_name = model.fn_short_name(f);
             let (what, impact) = match role {
+                DbRole::Acquire if what_call == "begin" => (
+                    "beginning a transaction on the pool (which first takes a connection from it)",
+                    "it fails whenever the pool is exhausted or the database is down (a pool timeout), and then the request panics instead of getting an error response",
+                ),
                 DbRole::Acquire => (
                     "taking a connection from the pool",
                     "it fails whenever the pool is exhausted or the database is down (a pool timeout), and then the request panics instead of getting an error response",

@@ -253,7 +253,7 @@ fn judge(
         let closers: Vec<&(Place, FnRef, CallId)> = closes.places.iter().filter(|(p, _, _)| *p == place).collect();
         if closers.is_empty() {
             report(
-                format!("the pool created in `{site}` is stored in {holder}, and nothing ever calls `close()` on it: its connections are dropped without a goodbye when the process exits, and the server keeps them open until it notices"),
+                format!("the pool created in `{site}` is stored in {holder}, and nothing ever calls `close()` on it: its connections are never closed cleanly, only cut when the process exits, and the server holds them until it notices"),
                 Vec::new(),
                 out,
             );
