@@ -64,6 +64,10 @@ pub enum DbRole {
     WriteQuery,
     SqlAppend,
     PoolSetting,
+    /// Not written in the catalogue: a method named like one in `[runs]` (`execute`, `fetch_all`),
+    /// which runs a query when its receiver chain starts from a `query` call.
+    #[serde(skip_deserializing)]
+    Run,
 }
 
 /// What kind of executor a statement runs on.

@@ -65,6 +65,9 @@ pub struct Options {
     pub cache: Option<std::sync::Arc<dyn FactsCache>>,
     /// Counts the files parsed so far, for a progress display; the analysis only increments it.
     pub progress: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    /// Also gather what the code does right (offloaded blocking work, database practices), which
+    /// only the Markdown review shows.
+    pub review: bool,
 }
 
 /// Keeps the facts of files between runs, by path and content hash. The binary keeps them on
@@ -154,7 +157,7 @@ pub fn analyze(
     lap("model", &mut timings);
     let graph = pool.install(|| model::callgraph::CallGraph::build(&model));
     lap("call graph", &mut timings);
-    let cx = rules::RuleContext { model: &model, graph: &graph };
+    let cx = rules::RuleContext::new(&model, &graph);
     let mut raw = Vec::new();
     for rule in rules::all() {
         if let Some(selected) = &options.rules {
@@ -167,8 +170,11 @@ pub fn analyze(
     // `// asynclint: allow(..)` directives, and `unused-suppression`, which judges them.
     let enabled = |id: &str| options.rules.as_ref().is_none_or(|s| s.iter().any(|r| r == id));
     suppress::run(&mut raw, &facts, &enabled, options.require_reason);
-    let offloaded = offloaded_calls(&model, &input.files, &hashes, loader);
-    let db_practices = model.db_practices(&graph);
+    let (offloaded, db_practices) = if options.review {
+        (offloaded_calls(&model, &input.files, &hashes, loader), model.db_practices(cx.callers()))
+    } else {
+        Default::default()
+    };
     lap("rules", &mut timings);
     let findings = materialize(raw, &input.files, &hashes, loader, &mut errors);
     errors.sort();

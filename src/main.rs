@@ -275,6 +275,7 @@ fn check(args: CheckArgs) -> ExitCode {
         require_reason: config.require_reason,
         cache: cache.clone().map(|c| c as Arc<dyn asynclint::FactsCache>),
         progress: None,
+        review: matches!(args.format, Format::Markdown),
     };
     let progress = Progress::start(&args, walked.input.files.len());
     options.progress = progress.as_ref().map(|p| p.count.clone());

@@ -29,9 +29,47 @@ pub struct Statement {
 /// Methods that hand on the value they are called on (`&sql` is looked through already).
 const TEXT_PASSTHROUGH: &[&str] = &["as_str", "as_ref", "to_string", "to_owned", "clone", "into", "as_mut", "borrow"];
 
+/// The calls with a database role, by fn, sorted by call.
+pub type DbIndex = FxHashMap<FnRef, Box<[(CallId, DbRole, SymPath)]>>;
+
 impl Model<'_> {
-    /// What a call does, by the database catalogue.
-    pub fn db_role(&self, f: FnRef, call: &CallSite) -> Option<(DbRole, SymPath)> {
+    /// The calls of `f` that have a database role, sorted by call id.
+    pub fn db_calls(&self, f: FnRef) -> &[(CallId, DbRole, SymPath)] {
+        let index = self.db_index.get_or_init(|| {
+            use rayon::prelude::*;
+            let fns: Vec<FnRef> = self.all_fns().collect();
+            fns.par_iter()
+                .filter_map(|&f| {
+                    let calls: Vec<(CallId, DbRole, SymPath)> = self
+                        .func(f)
+                        .calls
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, c)| {
+                            let role = self.compute_db_role(f, c).or_else(|| match &c.callee {
+                                Callee::Method { name, .. } if self.cat.db.runs.contains(name) => {
+                                    Some((DbRole::Run, SymPath::default()))
+                                }
+                                _ => None,
+                            });
+                            role.map(|(r, p)| (CallId(i as u32), r, p))
+                        })
+                        .collect();
+                    (!calls.is_empty()).then(|| (f, calls.into_boxed_slice()))
+                })
+                .collect()
+        });
+        index.get(&f).map(|b| &**b).unwrap_or(&[])
+    }
+
+    /// What call `id` of `f` does, by the database catalogue.
+    pub fn db_role(&self, f: FnRef, id: CallId) -> Option<(DbRole, &SymPath)> {
+        let calls = self.db_calls(f);
+        let at = calls.binary_search_by_key(&id, |(c, _, _)| *c).ok()?;
+        Some((calls[at].1, &calls[at].2))
+    }
+
+    fn compute_db_role(&self, f: FnRef, call: &CallSite) -> Option<(DbRole, SymPath)> {
         let name = match &call.callee {
             Callee::Path { path, .. } => *path.segs.last()?,
             Callee::Method { name, .. } => *name,
@@ -63,19 +101,18 @@ impl Model<'_> {
     pub fn statement(&self, f: FnRef, id: CallId) -> Option<Statement> {
         let func = self.func(f);
         let call = &func.calls[id.idx()];
-        if let Some((role, _)) = self.db_role(f, call) {
-            return match (role, &call.callee) {
-                (DbRole::Statement, Callee::Method { receiver, .. }) => Some(Statement {
+        let (role, _) = self.db_role(f, id)?;
+        let Callee::Method { receiver, .. } = &call.callee else { return None };
+        match role {
+            DbRole::Statement => {
+                return Some(Statement {
                     executor: Some(receiver.clone()),
                     sql: call.args.first().cloned(),
                     write_query: false,
-                }),
-                _ => None,
-            };
-        }
-        let Callee::Method { receiver, name } = &call.callee else { return None };
-        if !self.cat.db.runs.contains(name) {
-            return None;
+                })
+            }
+            DbRole::Run => {}
+            _ => return None,
         }
         let (root_role, root) = self.query_root(f, receiver)?;
         let root_call = &func.calls[root.idx()];
@@ -98,7 +135,7 @@ impl Model<'_> {
             match v {
                 ValueSrc::Call(id) => {
                     let c = &func.calls[id.idx()];
-                    if let Some((role @ (DbRole::Query | DbRole::WriteQuery), _)) = self.db_role(f, c) {
+                    if let Some((role @ (DbRole::Query | DbRole::WriteQuery), _)) = self.db_role(f, id) {
                         return Some((role, id));
                     }
                     match &c.callee {
@@ -212,7 +249,7 @@ impl Model<'_> {
         for _ in 0..MAX_FOLLOW {
             match v {
                 ValueSrc::Str(lit) => return lit,
-                ValueSrc::Format(i) => return func.formats[i as usize].template,
+                ValueSrc::Format(i) => return func.db().formats[i as usize].template,
                 ValueSrc::Local(b) => v = func.bindings[b.idx()].init.clone(),
                 ValueSrc::Path(ref p) => return self.const_sql(f, p).unwrap_or(StrLit::NOT_SQL),
                 ValueSrc::Call(id) => match &func.calls[id.idx()].callee {
@@ -364,15 +401,17 @@ impl Model<'_> {
         let mut out: Vec<SqlBuild> = Vec::new();
         for f in self.all_fns() {
             let func = self.func(f);
-            if func.formats.is_empty() && func.appends.is_empty() && func.calls.iter().all(|c| !self.is_push_str(c)) {
+            if func.db().formats.is_empty()
+                && func.db().appends.is_empty()
+                && func.calls.iter().all(|c| !self.is_push_str(c))
+            {
                 continue;
             }
-            for (i, call) in func.calls.iter().enumerate() {
-                let sink = CallId(i as u32);
-                let Some((role, _)) = self.db_role(f, call) else { continue };
+            for &(sink, role, _) in self.db_calls(f) {
                 if !matches!(role, DbRole::Statement | DbRole::Query | DbRole::SqlAppend) {
                     continue;
                 }
+                let call = &func.calls[sink.idx()];
                 let Some(sql) = call.args.first() else { continue };
                 let mut builds = Vec::new();
                 self.text_builds(f, sql, &mut builds, 0);
@@ -414,7 +453,7 @@ impl Model<'_> {
         let func = self.func(f);
         match v {
             ValueSrc::Format(i) => {
-                let fact = &func.formats[*i as usize];
+                let fact = &func.db().formats[*i as usize];
                 if fact.placeholder_only {
                     return;
                 }
@@ -422,7 +461,7 @@ impl Model<'_> {
                 for p in fact.parts.iter() {
                     match p {
                         // `a + b + c`: the inner `+` is part of this one.
-                        ValueSrc::Format(j) if func.formats[*j as usize].span.start == fact.span.start => {
+                        ValueSrc::Format(j) if func.db().formats[*j as usize].span.start == fact.span.start => {
                             self.text_builds(f, p, out, depth + 1);
                         }
                         _ => parts.push(p.clone()),
@@ -432,7 +471,7 @@ impl Model<'_> {
             }
             ValueSrc::Local(b) => {
                 self.text_builds(f, &func.bindings[b.idx()].init, out, depth + 1);
-                for (target, appended, span) in &func.appends {
+                for (target, appended, span) in &func.db().appends {
                     if target != b {
                         continue;
                     }
@@ -482,7 +521,7 @@ impl Model<'_> {
             // A path in value position names an item: a const, a static, a unit value.
             ValueSrc::Path(_) => Taint::Constant,
             ValueSrc::Format(i) => {
-                let fact = &func.formats[*i as usize];
+                let fact = &func.db().formats[*i as usize];
                 if fact.placeholder_only {
                     return Taint::Constant;
                 }
@@ -519,7 +558,7 @@ impl Model<'_> {
                 }
                 // A workspace fn that only ever returns literals (`fn table(&self) -> &str { "t" }`).
                 if let Target::Workspace(g) = self.call_target(f, call) {
-                    let returns = &self.func(g).returns;
+                    let returns = &self.func(g).db().returns;
                     if !returns.is_empty() && returns.iter().all(|r| matches!(r, ValueSrc::Str(_))) {
                         return Taint::Constant;
                     }
@@ -581,7 +620,7 @@ impl Model<'_> {
                         }
                         false
                     };
-                    if func.formats.iter().any(|fm| fm.placeholder_only && inside(fm)) {
+                    if func.db().formats.iter().any(|fm| fm.placeholder_only && inside(fm)) {
                         return true;
                     }
                 }
@@ -633,8 +672,7 @@ pub struct DbPractices {
 }
 
 impl Model<'_> {
-    pub fn db_practices(&self, graph: &CallGraph) -> DbPractices {
-        let callers = Callers::build(graph);
+    pub fn db_practices(&self, callers: &Callers) -> DbPractices {
         let mut out = DbPractices::default();
         let bind = self.names.lookup("bind");
         let mut bound_roots: FxHashSet<(FnRef, CallId)> = FxHashSet::default();
@@ -649,7 +687,7 @@ impl Model<'_> {
                         continue;
                     }
                 }
-                let Some((role, _)) = self.db_role(f, call) else { continue };
+                let Some((role, _)) = self.db_role(f, CallId(i as u32)) else { continue };
                 match (role, &call.callee) {
                     // Only closes that something runs: a `close()` nobody calls is a finding.
                     (DbRole::Close, _) if callers.is_called(self, f) => out.pool_closers.push(self.fn_path(f)),
@@ -661,7 +699,7 @@ impl Model<'_> {
                         }
                     }
                     (DbRole::PoolSetting, _) => {
-                        let literal = func.literal_args.iter().any(|(c, _, _)| c.idx() == i);
+                        let literal = func.db().literal_args.iter().any(|(c, _, _)| c.idx() == i);
                         if !literal && !call.args.is_empty() {
                             out.configured_pool_settings += 1;
                         }

@@ -98,6 +98,8 @@ pub struct Model<'a> {
     ret_cache: std::sync::Mutex<rustc_hash::FxHashMap<(FnRef, CallId), RTy>>,
     /// Memoised method lookups on local types.
     method_cache: std::sync::Mutex<rustc_hash::FxHashMap<(u32, StructIdx, Sym), Option<FnRef>>>,
+    /// The database role of every call that has one, by fn, computed once on first use.
+    db_index: std::sync::OnceLock<db::DbIndex>,
 }
 
 impl<'a> Model<'a> {
@@ -140,6 +142,7 @@ impl<'a> Model<'a> {
             lookup_cache: Default::default(),
             ret_cache: Default::default(),
             method_cache: Default::default(),
+            db_index: Default::default(),
         };
         model.index_big_scopes();
         model.build_module_tree(input);

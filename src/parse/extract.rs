@@ -78,6 +78,8 @@ struct Keywords {
 
 struct FnState {
     facts: FnFacts,
+    /// The database facts, moved into `facts.db` when the fn ends if there are any.
+    db: FnDbFacts,
     ctx: Option<CtxId>,
     scope: ScopeId,
     locals: Vec<(Sym, BindingId)>,
@@ -494,18 +496,13 @@ impl<'i> Extractor<'i> {
             awaits: Vec::new(),
             guards: Vec::new(),
             drops: Vec::new(),
-            formats: Vec::new(),
-            appends: Vec::new(),
-            loops: Vec::new(),
-            stores: Vec::new(),
-            swallows: Vec::new(),
-            returns: Vec::new(),
-            literal_args: Vec::new(),
+            db: None,
             static_init: None,
         };
         let body_end = body.map_or(0, |b| b.brace_token.span.close().byte_range().start as u32);
         self.fn_stack.push(FnState {
             facts,
+            db: FnDbFacts::default(),
             ctx: None,
             scope: outer_scope,
             locals: Vec::new(),
@@ -528,7 +525,10 @@ impl<'i> Extractor<'i> {
             let tail = self.block(block);
             self.returned(tail);
         }
-        let state = self.fn_stack.pop().expect("pushed above");
+        let mut state = self.fn_stack.pop().expect("pushed above");
+        if !state.db.is_empty() {
+            state.facts.db = Some(Box::new(state.db));
+        }
         let idx = FnIdx(self.facts.fns.len() as u32);
         self.facts.fns.push(state.facts);
         idx
@@ -566,18 +566,13 @@ impl<'i> Extractor<'i> {
             awaits: Vec::new(),
             guards: Vec::new(),
             drops: Vec::new(),
-            formats: Vec::new(),
-            appends: Vec::new(),
-            loops: Vec::new(),
-            stores: Vec::new(),
-            swallows: Vec::new(),
-            returns: Vec::new(),
-            literal_args: Vec::new(),
+            db: None,
             static_init: Some(idx),
         };
         let end = st.span.end;
         self.fn_stack.push(FnState {
             facts,
+            db: FnDbFacts::default(),
             ctx: None,
             scope,
             locals: Vec::new(),
@@ -586,7 +581,10 @@ impl<'i> Extractor<'i> {
             block_end: end,
         });
         self.expr(init);
-        let state = self.fn_stack.pop().expect("pushed above");
+        let mut state = self.fn_stack.pop().expect("pushed above");
+        if !state.db.is_empty() {
+            state.facts.db = Some(Box::new(state.db));
+        }
         self.facts.fns.push(state.facts);
     }
 
@@ -847,7 +845,7 @@ impl<'i> Extractor<'i> {
                 if matches!(value, ValueSrc::Local(_) | ValueSrc::Call(_))
                     && matches!(place, ValueSrc::Field(..) | ValueSrc::Path(_) | ValueSrc::Local(_))
                 {
-                    self.cur().facts.stores.push(StoreFact { target: StoreTarget::Place(place), value });
+                    self.cur().db.stores.push(StoreFact { target: StoreTarget::Place(place), value });
                 }
                 ValueSrc::Unknown
             }
@@ -879,7 +877,7 @@ impl<'i> Extractor<'i> {
                             return ValueSrc::Unknown;
                         }
                         let template = template.or_else(|| match left {
-                            ValueSrc::Format(i) => self.fn_stack.last().map(|st| st.facts.formats[i as usize].template),
+                            ValueSrc::Format(i) => self.fn_stack.last().map(|st| st.db.formats[i as usize].template),
                             _ => None,
                         });
                         let start = expr_start(&b.left).byte_range().start as u32;
@@ -899,7 +897,7 @@ impl<'i> Extractor<'i> {
                             if !matches!(right, ValueSrc::Unknown | ValueSrc::Lit) {
                                 let start = expr_start(&b.left).byte_range().start as u32;
                                 let end = expr_start(&b.right).byte_range().end as u32;
-                                self.cur().facts.appends.push((target, right, ByteSpan { start, end }));
+                                self.cur().db.appends.push((target, right, ByteSpan { start, end }));
                             }
                         }
                         ValueSrc::Unknown
@@ -1084,7 +1082,7 @@ impl<'i> Extractor<'i> {
                     if let (syn::Member::Named(field), ValueSrc::Local(_) | ValueSrc::Call(_)) = (&f.member, &value) {
                         if s.qself.is_none() {
                             let target = StoreTarget::StructField(Box::new(self.path(&s.path)), self.ident(field));
-                            self.cur().facts.stores.push(StoreFact { target, value });
+                            self.cur().db.stores.push(StoreFact { target, value });
                         }
                     }
                 }
@@ -1100,7 +1098,7 @@ impl<'i> Extractor<'i> {
                 let v = self.expr(&t.expr);
                 // `.ok()?` and `.unwrap_or(..)?` hand the error on after all.
                 if let ValueSrc::Call(id) = v {
-                    self.cur().facts.swallows.retain(|s| s.call != Some(id));
+                    self.cur().db.swallows.retain(|s| s.call != Some(id));
                 }
                 v
             }
@@ -1127,7 +1125,7 @@ impl<'i> Extractor<'i> {
                     syn::Expr::Let(_) => LoopKind::WhileLet,
                     _ => LoopKind::While,
                 };
-                let at = self.cur().facts.loops.len();
+                let at = self.cur().db.loops.len();
                 self.record_loop(kind, w.while_token.span, &w.body, ValueSrc::Unknown);
                 self.push_level();
                 let saved_temp = self.cur().temp_end;
@@ -1135,7 +1133,7 @@ impl<'i> Extractor<'i> {
                     self.cur().temp_end = w.body.brace_token.span.open().byte_range().start as u32;
                 }
                 let over = self.expr(&w.cond);
-                self.cur().facts.loops[at].over = over;
+                self.cur().db.loops[at].over = over;
                 self.cur().temp_end = saved_temp;
                 self.block(&w.body);
                 self.pop_level();
@@ -1238,7 +1236,7 @@ impl<'i> Extractor<'i> {
         for (i, a) in args.iter().enumerate() {
             if is_literal_setting(a) {
                 let span = span_of(expr_start(a));
-                self.cur().facts.literal_args.push((id, i as u32, span));
+                self.cur().db.literal_args.push((id, i as u32, span));
             }
         }
         args.iter()
@@ -1467,7 +1465,7 @@ impl<'i> Extractor<'i> {
         let value = self.new_format(fact);
         Some(match target {
             Some(ValueSrc::Local(b)) => {
-                self.cur().facts.appends.push((b, value, ByteSpan { start, end }));
+                self.cur().db.appends.push((b, value, ByteSpan { start, end }));
                 ValueSrc::Unknown
             }
             Some(_) => ValueSrc::Unknown,
@@ -1478,7 +1476,7 @@ impl<'i> Extractor<'i> {
     fn new_format(&mut self, mut fact: FormatFact) -> ValueSrc {
         let st = self.cur();
         fact.ctx = st.ctx;
-        let formats = &mut st.facts.formats;
+        let formats = &mut st.db.formats;
         formats.push(fact);
         ValueSrc::Format(formats.len() as u32 - 1)
     }
@@ -1505,7 +1503,7 @@ impl<'i> Extractor<'i> {
         if matches!(value, ValueSrc::Call(_) | ValueSrc::Local(_)) {
             let st = self.cur();
             let ctx = st.ctx;
-            st.facts.swallows.push(SwallowFact { value: value.clone(), how, call, ctx });
+            st.db.swallows.push(SwallowFact { value: value.clone(), how, call, ctx });
         }
     }
 
@@ -1537,7 +1535,7 @@ impl<'i> Extractor<'i> {
 
     fn returned(&mut self, v: ValueSrc) {
         if matches!(v, ValueSrc::Local(_) | ValueSrc::Call(_) | ValueSrc::Str(_)) {
-            self.cur().facts.returns.push(v);
+            self.cur().db.returns.push(v);
         }
     }
 
@@ -1547,7 +1545,7 @@ impl<'i> Extractor<'i> {
         let once = matches!(body.stmts.last(), Some(syn::Stmt::Expr(syn::Expr::Return(_) | syn::Expr::Break(_), _)));
         let st = self.cur();
         let ctx = st.ctx;
-        st.facts.loops.push(LoopFact {
+        st.db.loops.push(LoopFact {
             kind,
             start: keyword.byte_range().start as u32,
             body: ByteSpan { start: open, end: close },

@@ -301,6 +301,17 @@ pub struct FnFacts {
     pub guards: Vec<GuardFact>,
     /// `drop(binding)` calls: the binding and the call.
     pub drops: Vec<(BindingId, CallId)>,
+    /// What the database rules need, when the fn has any of it (most fns have none, and the
+    /// facts of every fn live for the whole run).
+    pub db: Option<Box<FnDbFacts>>,
+    /// For the initializer of a static (`static POOL: LazyLock<PgPool> = LazyLock::new(..)`), kept
+    /// as a fn of its own: that static.
+    pub static_init: Option<StaticIdx>,
+}
+
+/// The facts of a fn that only the database rules read.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct FnDbFacts {
     /// Text assembled at run time (`ValueSrc::Format` indexes this).
     pub formats: Vec<FormatFact>,
     /// Text appended to a binding: `s += x`, `write!(s, ..)` (and `s.push_str(x)`, which is a call).
@@ -310,12 +321,29 @@ pub struct FnFacts {
     pub swallows: Vec<SwallowFact>,
     /// What the fn returns: its body's tail value and `return` values.
     pub returns: Vec<ValueSrc>,
-    /// For the initializer of a static (`static POOL: LazyLock<PgPool> = LazyLock::new(..)`), kept
-    /// as a fn of its own: that static.
-    pub static_init: Option<StaticIdx>,
     /// Literal arguments (`10`, `Duration::from_secs(5)`): the call, the argument's position and
     /// its span.
     pub literal_args: Vec<(CallId, u32, ByteSpan)>,
+}
+
+impl FnDbFacts {
+    pub fn is_empty(&self) -> bool {
+        self.formats.is_empty()
+            && self.appends.is_empty()
+            && self.loops.is_empty()
+            && self.stores.is_empty()
+            && self.swallows.is_empty()
+            && self.returns.is_empty()
+            && self.literal_args.is_empty()
+    }
+}
+
+impl FnFacts {
+    /// The fn's database facts (empty when it has none).
+    pub fn db(&self) -> &FnDbFacts {
+        static EMPTY: std::sync::OnceLock<FnDbFacts> = std::sync::OnceLock::new();
+        self.db.as_deref().unwrap_or_else(|| EMPTY.get_or_init(FnDbFacts::default))
+    }
 }
 
 /// A call that may return a lock guard, and how long the guard lives if it does: to the end of its
@@ -505,17 +533,14 @@ impl FileFacts {
     pub fn shrink(&mut self) {
         for f in &mut self.fns {
             if f.calls.is_empty() {
-                // Without a call there is no statement, pool or close: the database facts of
-                // such a fn serve no rule.
-                f.formats = Vec::new();
-                f.appends = Vec::new();
-                f.loops = Vec::new();
-                f.stores = Vec::new();
-                f.swallows = Vec::new();
-                // A fn that returns only literals (`fn table(&self) -> &str { "users" }`) tells the
-                // SQL rules its result is a constant.
-                f.returns.retain(|r| matches!(r, ValueSrc::Str(_)));
-                f.literal_args = Vec::new();
+                // Without a call there is no statement, pool or close: the database facts of such
+                // a fn serve no rule, except that a fn returning only literals
+                // (`fn table(&self) -> &str { "users" }`) tells the SQL rules its result is fixed.
+                if let Some(db) = &mut f.db {
+                    let returns: Vec<ValueSrc> =
+                        db.returns.drain(..).filter(|r| matches!(r, ValueSrc::Str(_))).collect();
+                    **db = FnDbFacts { returns, ..FnDbFacts::default() };
+                }
                 // Nothing may point at a binding that is gone: facts stay consistent, which the
                 // cache's validation checks.
                 f.bindings = Vec::new();
@@ -532,13 +557,18 @@ impl FileFacts {
             f.awaits.shrink_to_fit();
             f.guards.shrink_to_fit();
             f.drops.shrink_to_fit();
-            f.formats.shrink_to_fit();
-            f.appends.shrink_to_fit();
-            f.loops.shrink_to_fit();
-            f.stores.shrink_to_fit();
-            f.swallows.shrink_to_fit();
-            f.returns.shrink_to_fit();
-            f.literal_args.shrink_to_fit();
+            if let Some(db) = &mut f.db {
+                db.formats.shrink_to_fit();
+                db.appends.shrink_to_fit();
+                db.loops.shrink_to_fit();
+                db.stores.shrink_to_fit();
+                db.swallows.shrink_to_fit();
+                db.returns.shrink_to_fit();
+                db.literal_args.shrink_to_fit();
+            }
+            if f.db.as_ref().is_some_and(|d| d.is_empty()) {
+                f.db = None;
+            }
         }
         for s in &mut self.scopes {
             s.items.shrink_to_fit();

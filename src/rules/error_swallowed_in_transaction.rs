@@ -35,7 +35,7 @@ impl Rule for ErrorSwallowedInTransaction {
         let model = cx.model;
         for f in model.all_fns() {
             let func = model.func(f);
-            if func.swallows.is_empty() {
+            if func.db().swallows.is_empty() {
                 continue;
             }
             // Savepoints managed by hand (`SAVEPOINT item`) make dropping an error deliberate.
@@ -49,7 +49,7 @@ impl Rule for ErrorSwallowedInTransaction {
                 continue;
             }
             let mut reported = Vec::new();
-            for sw in &func.swallows {
+            for sw in &func.db().swallows {
                 let Some(stmt_id) = statement_behind(model, f, &sw.value) else { continue };
                 let Some(stmt) = model.statement(f, stmt_id) else { continue };
                 let Some(executor) = stmt.executor else { continue };
@@ -61,7 +61,8 @@ impl Rule for ErrorSwallowedInTransaction {
                     continue;
                 }
                 let call = &func.calls[stmt_id.idx()];
-                let in_loop = func.loops.iter().any(|l| l.body.start < call.span.start && call.span.start < l.body.end);
+                let in_loop =
+                    func.db().loops.iter().any(|l| l.body.start < call.span.start && call.span.start < l.body.end);
                 // A transaction handed in by the caller (`tx: &mut Transaction<..>`) goes on there.
                 let from_caller = matches!(handle, TxHandle::Binding(b) if func.params.contains(&b));
                 if !in_loop && !from_caller && !used_after(model, f, handle, call.span.end) {
@@ -154,7 +155,7 @@ fn is_savepoint(model: &Model, f: FnRef, handle: TxHandle) -> bool {
         TxHandle::Binding(b) => {
             let Some(begin) = model.origin_call(f, &func.bindings[b.idx()].init) else { return false };
             let call = &func.calls[begin.idx()];
-            match (&call.callee, model.db_role(f, call)) {
+            match (&call.callee, model.db_role(f, begin)) {
                 (Callee::Method { receiver, .. }, Some((DbRole::Begin, _))) => {
                     model.executor_kind(f, receiver) == Some(ExecutorKind::Transaction)
                 }

@@ -24,12 +24,12 @@ impl Rule for HardcodedPoolSize {
         let model = cx.model;
         for f in model.all_fns() {
             let func = model.func(f);
-            if func.literal_args.is_empty() || model.is_test_code(f) || model.is_one_shot_binary(f.file) {
+            if func.db().literal_args.is_empty() || model.is_test_code(f) || model.is_one_shot_binary(f.file) {
                 continue;
             }
-            for &(call_id, arg, span) in &func.literal_args {
+            for &(call_id, arg, span) in &func.db().literal_args {
                 let call = &func.calls[call_id.idx()];
-                let Some((DbRole::PoolSetting, _)) = model.db_role(f, call) else { continue };
+                let Some((DbRole::PoolSetting, _)) = model.db_role(f, call_id) else { continue };
                 // `PoolConfig::new(16)`: the size is the first argument; builder settings have one.
                 if arg != 0 {
                     continue;

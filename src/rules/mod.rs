@@ -58,6 +58,18 @@ pub struct RawStep {
 pub struct RuleContext<'m, 'a> {
     pub model: &'m Model<'a>,
     pub graph: &'m CallGraph,
+    /// Who calls whom, built on first use and shared by the rules that ask.
+    callers: std::sync::OnceLock<crate::model::db::Callers>,
+}
+
+impl<'m, 'a> RuleContext<'m, 'a> {
+    pub fn new(model: &'m Model<'a>, graph: &'m CallGraph) -> Self {
+        RuleContext { model, graph, callers: std::sync::OnceLock::new() }
+    }
+
+    pub fn callers(&self) -> &crate::model::db::Callers {
+        self.callers.get_or_init(|| crate::model::db::Callers::build(self.graph))
+    }
 }
 
 impl RuleContext<'_, '_> {

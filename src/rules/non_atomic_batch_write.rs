@@ -8,10 +8,9 @@ use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 
 use super::{RawFinding, RawStep, Rule, RuleContext, RuleMeta};
-use crate::catalogue::ExecutorKind;
+use crate::catalogue::{DbRole, ExecutorKind};
 use crate::findings::Severity;
 use crate::model::callgraph::SiteKind;
-use crate::model::db::Callers;
 use crate::model::{FnRef, Model};
 use crate::parse::facts::*;
 
@@ -75,13 +74,18 @@ impl Rule for NonAtomicBatchWrite {
         let mut own: FxHashMap<FnRef, Writes> = FxHashMap::default();
         let mut direct: FxHashMap<FnRef, Vec<CallId>> = FxHashMap::default();
         for f in model.all_fns() {
-            let func = model.func(f);
-            if func.calls.is_empty() || runs_begin(model, f) {
+            if model.db_calls(f).is_empty() {
                 continue;
             }
-            for i in 0..func.calls.len() {
-                let id = CallId(i as u32);
+            for &(id, role, _) in model.db_calls(f) {
+                if !matches!(role, DbRole::Statement | DbRole::Run) {
+                    continue;
+                }
                 let Some(uses_param) = autocommit_write(model, f, id) else { continue };
+                // `BEGIN` run by hand makes the connection's statements one transaction.
+                if runs_begin(model, f) {
+                    break;
+                }
                 direct.entry(f).or_default().push(id);
                 if !uses_param && !own.contains_key(&f) {
                     own.insert(f, Writes { call: id, via: None });
@@ -91,7 +95,7 @@ impl Rule for NonAtomicBatchWrite {
         if direct.is_empty() && own.is_empty() {
             return;
         }
-        let callers = Callers::build(cx.graph);
+        let callers = cx.callers();
         let mut queue: VecDeque<FnRef> = own.keys().copied().collect();
         queue.make_contiguous().sort();
         while let Some(g) = queue.pop_front() {
@@ -105,22 +109,28 @@ impl Rule for NonAtomicBatchWrite {
                 queue.push_back(caller);
             }
         }
-        let mut fns: Vec<FnRef> =
-            model.all_fns().filter(|f| !model.func(*f).loops.is_empty() || has_per_item_closure(model, *f)).collect();
+        let mut fns: Vec<FnRef> = model
+            .all_fns()
+            .filter(|f| !model.func(*f).db().loops.is_empty() || has_per_item_closure(model, *f))
+            .collect();
         fns.sort();
         for f in fns {
             let func = model.func(f);
             // Seeding and set-up code in tests and examples is not a batch anyone retries.
-            if runs_begin(model, f) || model.is_test_code(f) {
+            if model.is_test_code(f) {
                 continue;
             }
+            // Calls into helpers that write on a pool of their own.
             let site_callee: FxHashMap<CallId, FnRef> = cx.graph.sites[cx.graph.index(f)]
                 .iter()
                 .filter_map(|s| match s.kind {
-                    SiteKind::Calls(g) => Some((s.call, g)),
+                    SiteKind::Calls(g) if own.contains_key(&g) => Some((s.call, g)),
                     _ => None,
                 })
                 .collect();
+            if (site_callee.is_empty() && !direct.contains_key(&f)) || runs_begin(model, f) {
+                continue;
+            }
             // Each write in a loop, with the innermost loop holding it.
             let mut found: Vec<(CallId, ByteSpan, Option<FnRef>)> = Vec::new();
             for (i, call) in func.calls.iter().enumerate() {
@@ -130,7 +140,7 @@ impl Rule for NonAtomicBatchWrite {
                 }
                 let via = if direct.get(&f).is_some_and(|d| d.contains(&id)) {
                     None
-                } else if let Some(g) = site_callee.get(&id).filter(|g| own.contains_key(g)) {
+                } else if let Some(g) = site_callee.get(&id) {
                     Some(*g)
                 } else {
                     continue;
@@ -215,11 +225,12 @@ fn autocommit_write(model: &Model, f: FnRef, id: CallId) -> Option<bool> {
 
 /// The fn runs `BEGIN` itself, on a connection it then uses.
 fn runs_begin(model: &Model, f: FnRef) -> bool {
-    let func = model.func(f);
-    func.calls.iter().any(|c| {
-        c.args.first().is_some_and(|a| matches!(a, ValueSrc::Str(l) if l.sql == SqlKind::Begin))
-            || matches!(&c.callee, Callee::Method { .. })
-                && c.args.iter().any(|a| model.sql_kind(f, a).sql == SqlKind::Begin && !matches!(a, ValueSrc::Unknown))
+    model.db_calls(f).iter().any(|&(id, role, _)| {
+        matches!(role, DbRole::Statement | DbRole::Run)
+            && model
+                .statement(f, id)
+                .and_then(|s| s.sql)
+                .is_some_and(|sql| model.sql_kind(f, &sql).sql == SqlKind::Begin)
     })
 }
 
@@ -264,7 +275,7 @@ fn per_item_call(model: &Model, f: FnRef, call: CallId) -> bool {
 fn innermost_loop(model: &Model, f: FnRef, call: &CallSite) -> Option<ByteSpan> {
     let func = model.func(f);
     let mut best: Option<ByteSpan> = None;
-    for l in &func.loops {
+    for l in &func.db().loops {
         let batch = match l.kind {
             LoopKind::ForEach => true,
             LoopKind::WhileLet => next_item(model, f, &l.over),

@@ -39,7 +39,7 @@ impl Rule for PanickingPoolCreation {
                 }
                 let Some(origin) = model.origin_call(f, receiver) else { continue };
                 let origin_call = &func.calls[origin.idx()];
-                let (role, on) = match model.db_role(f, origin_call) {
+                let (role, on) = match model.db_role(f, origin).map(|(r, p)| (r, p.clone())) {
                     Some((role @ (DbRole::CreatePool | DbRole::Connect | DbRole::Acquire), on)) => (role, on),
                     // `pool.begin()` takes a connection from the pool first, and fails like `acquire`.
                     Some((DbRole::Begin, on))
@@ -56,12 +56,12 @@ impl Rule for PanickingPoolCreation {
         if candidates.is_empty() {
             return;
         }
-        let callers = Callers::build(cx.graph);
+        let callers = cx.callers();
         let mut startup = FxHashMap::default();
         for (f, name, origin_call, role, on) in candidates {
             if model.is_test_code(f)
                 || model.is_one_shot_binary(f.file)
-                || startup_only(model, &callers, f, &mut startup, 0)
+                || startup_only(model, callers, f, &mut startup, 0)
             {
                 continue;
             }

@@ -7,7 +7,6 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{RawFinding, RawStep, Rule, RuleContext, RuleMeta};
 use crate::findings::Severity;
-use crate::model::db::Callers;
 use crate::model::resolve::{Ns, Res};
 use crate::model::types::{LocalTy, RTy};
 use crate::model::{FnRef, Model};
@@ -69,7 +68,7 @@ impl Rule for RuntimeBoundStatic {
                 }
             }
         }
-        let callers = Callers::build(cx.graph);
+        let callers = cx.callers();
         let mut keys: Vec<_> = users.keys().copied().collect();
         keys.sort();
         for key in keys {

@@ -52,13 +52,11 @@ impl Rule for UnclosedPool {
         let mut closes = Closes { places: Vec::new(), any: false };
         for f in model.all_fns() {
             let func = model.func(f);
-            for (i, call) in func.calls.iter().enumerate() {
-                let id = CallId(i as u32);
-                match model.db_role(f, call) {
-                    Some((DbRole::CreatePool | DbRole::CreatePoolLazy, _)) if closable(model, f, id) => {
-                        creations.push((f, id))
-                    }
-                    Some((DbRole::Close, _)) => {
+            for &(id, role, _) in model.db_calls(f) {
+                let call = &func.calls[id.idx()];
+                match role {
+                    DbRole::CreatePool | DbRole::CreatePoolLazy if closable(model, f, id) => creations.push((f, id)),
+                    DbRole::Close => {
                         closes.any = true;
                         if let Callee::Method { receiver, .. } = &call.callee {
                             if let Some(p) = place_of(model, f, receiver) {
@@ -73,10 +71,10 @@ impl Rule for UnclosedPool {
         if creations.is_empty() {
             return;
         }
-        let callers = Callers::build(cx.graph);
+        let callers = cx.callers();
         let mut seen = FxHashSet::default();
         for (f, id) in creations {
-            judge(model, &callers, &closes, f, id, 0, &mut seen, out);
+            judge(model, callers, &closes, f, id, 0, &mut seen, out);
         }
     }
 }
@@ -185,22 +183,22 @@ fn judge(
         is_value_of(model, f, v, id, binding) || copies.iter().any(|c| is_value_of(model, f, v, id, Some(*c)))
     };
     // Closed right here.
-    let closed_here = func.calls.iter().any(|c| {
-        matches!(&c.callee, Callee::Method { receiver, .. } if is_pool(receiver))
-            && matches!(model.db_role(f, c), Some((DbRole::Close, _)))
+    let closed_here = model.db_calls(f).iter().any(|(c, role, _)| {
+        *role == DbRole::Close
+            && matches!(&func.calls[c.idx()].callee, Callee::Method { receiver, .. } if is_pool(receiver))
     });
     if closed_here {
         return;
     }
     // Returned: the callers decide.
-    if func.returns.iter().any(&is_pool) {
+    if func.db().returns.iter().any(&is_pool) {
         for &(caller, at) in callers.of(f) {
             judge(model, callers, closes, caller, at, depth + 1, seen, out);
         }
         return;
     }
     // Stored in a field or a static.
-    let stored = func.stores.iter().find_map(|s| {
+    let stored = func.db().stores.iter().find_map(|s| {
         if !is_pool(&s.value) {
             return None;
         }
