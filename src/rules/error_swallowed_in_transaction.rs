@@ -91,21 +91,10 @@ impl Rule for ErrorSwallowedInTransaction {
                 } else {
                     "the transaction is used again below"
                 };
-                out.push(RawFinding {
-                    rule: META.id,
-                    severity: META.default_severity,
-                    file: f.file,
-                    span: call.span,
-                    message: format!(
+                out.push(RawFinding::new(&META, f.file, call.span, model.fn_path(f), format!(
                         "the error of `{}` inside a transaction is {how}, and {then}: in PostgreSQL the failed statement aborts the transaction, every later statement fails with \"current transaction is aborted\" (25P02), and the commit rolls everything back",
                         statement_name(model, call)
-                    ),
-                    help: "propagate the error with `?` (the transaction rolls back when dropped), or, to skip one bad item and keep the rest, run that item inside a savepoint: `let mut sp = tx.begin().await?;` (sqlx) or `tx.savepoint(\"item\").await?` (tokio-postgres), and commit or drop it per item".to_string(),
-                    function: model.fn_path(f),
-                    chain: Vec::new(),
-                    related: Vec::new(),
-                    replace_callee: None,
-                });
+                    ), "propagate the error with `?` (the transaction rolls back when dropped), or, to skip one bad item and keep the rest, run that item inside a savepoint: `let mut sp = tx.begin().await?;` (sqlx) or `tx.savepoint(\"item\").await?` (tokio-postgres), and commit or drop it per item".to_string()));
             }
         }
     }

@@ -36,18 +36,7 @@ impl Rule for FormattedSql {
                     b.culprit
                 ),
             };
-            out.push(RawFinding {
-                rule: META.id,
-                severity: META.default_severity,
-                file: b.f.file,
-                span: b.span,
-                message: format!("SQL text run by `{}` is assembled with `format!`, {consequence}", sink_name(model, &b)),
-                help: "write the statement as one string literal (`concat!` can join constant pieces) and pass numbers as bind parameters (`LIMIT $1` with `.bind(limit)`)".to_string(),
-                function: model.fn_path(b.f),
-                chain: Vec::new(),
-                related: sink_step(model, &b),
-                replace_callee: None,
-            });
+            out.push(RawFinding::new(&META, b.f.file, b.span, model.fn_path(b.f), format!("SQL text run by `{}` is assembled with `format!`, {consequence}", sink_name(model, &b)), "write the statement as one string literal (`concat!` can join constant pieces) and pass numbers as bind parameters (`LIMIT $1` with `.bind(limit)`)".to_string()).with_related(sink_step(model, &b)));
         }
     }
 }

@@ -42,23 +42,12 @@ impl Rule for HardcodedPoolSize {
                     crate::parse::facts::Callee::Other => continue,
                 };
                 let what = if setting.contains("timeout") || setting.contains("lifetime") { "timeout" } else { "size" };
-                out.push(RawFinding {
-                    rule: META.id,
-                    severity: META.default_severity,
-                    file: f.file,
-                    span,
-                    message: format!(
+                out.push(RawFinding::new(&META, f.file, span, model.fn_path(f), format!(
                         "pool {what} `{setting}` is hard-coded as a literal: every environment (a laptop, a shared staging database, production behind several replicas) gets the same value, and changing it needs a rebuild"
-                    ),
-                    help: format!(
+                    ), format!(
                         "read it from configuration (`{setting}(config.database.{})`), keeping the literal only as the default when the setting is absent",
                         config_key(&setting)
-                    ),
-                    function: model.fn_path(f),
-                    chain: Vec::new(),
-                    related: Vec::new(),
-                    replace_callee: None,
-                });
+                    )));
             }
         }
     }

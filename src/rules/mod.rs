@@ -47,6 +47,34 @@ pub struct RawFinding {
     pub replace_callee: Option<String>,
 }
 
+impl RawFinding {
+    /// A finding of rule `meta` at its default severity, with no chain, related places or fix.
+    pub fn new(meta: &RuleMeta, file: u32, span: ByteSpan, function: String, message: String, help: String) -> Self {
+        RawFinding {
+            rule: meta.id,
+            severity: meta.default_severity,
+            file,
+            span,
+            message,
+            help,
+            function,
+            chain: Vec::new(),
+            related: Vec::new(),
+            replace_callee: None,
+        }
+    }
+
+    pub fn with_chain(mut self, chain: Vec<RawStep>) -> Self {
+        self.chain = chain;
+        self
+    }
+
+    pub fn with_related(mut self, related: Vec<RawStep>) -> Self {
+        self.related = related;
+        self
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct RawStep {
     pub function: String,

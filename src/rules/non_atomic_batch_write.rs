@@ -182,18 +182,7 @@ impl Rule for NonAtomicBatchWrite {
                         )
                     }
                 };
-                out.push(RawFinding {
-                    rule: META.id,
-                    severity: META.default_severity,
-                    file: f.file,
-                    span: call.span,
-                    message,
-                    help: "open one transaction before the loop (`let mut tx = pool.begin().await?;`), run every statement on `&mut *tx` (pass it to helpers as `&mut PgConnection` or `impl Executor`), and `tx.commit().await?` after the loop; or write the batch as one set-based statement (`INSERT .. SELECT * FROM UNNEST($1, $2)`, or sqlx `QueryBuilder::push_values`)".to_string(),
-                    function: model.fn_path(f),
-                    chain,
-                    related: vec![loop_step],
-                    replace_callee: None,
-                });
+                out.push(RawFinding::new(&META, f.file, call.span, model.fn_path(f), message, "open one transaction before the loop (`let mut tx = pool.begin().await?;`), run every statement on `&mut *tx` (pass it to helpers as `&mut PgConnection` or `impl Executor`), and `tx.commit().await?` after the loop; or write the batch as one set-based statement (`INSERT .. SELECT * FROM UNNEST($1, $2)`, or sqlx `QueryBuilder::push_values`)".to_string()).with_chain(chain).with_related(vec![loop_step]));
             }
         }
     }

@@ -87,19 +87,15 @@ impl Rule for PanickingPoolCreation {
                     "it fails whenever the database is unreachable at that moment, and then whatever request first runs this code panics",
                 ),
             };
-            out.push(RawFinding {
-                rule: META.id,
-                severity: META.default_severity,
-                file: f.file,
-                // At the creating call, which is where the line of a `let`-split unwrap starts too.
-                span: origin_call.span,
-                message: format!("`{method}()` on the result of {what} (`{api}`) in `{fn_name}`: {impact}"),
-                help: "propagate the error with `?` (adding context with `.map_err(..)` or anyhow's `.context(..)`) and let the caller answer 503, or create the pool once at start-up in `main`, where failing fast is right".to_string(),
-                function: model.fn_path(f),
-                chain: Vec::new(),
-                related: Vec::new(),
-                replace_callee: None,
-            });
+            // At the creating call, which is where the line of a `let`-split unwrap starts too.
+            out.push(RawFinding::new(
+                &META,
+                f.file,
+                origin_call.span,
+                model.fn_path(f),
+                format!("`{method}()` on the result of {what} (`{api}`) in `{fn_name}`: {impact}"),
+                "propagate the error with `?` (adding context with `.map_err(..)` or anyhow's `.context(..)`) and let the caller answer 503, or create the pool once at start-up in `main`, where failing fast is right".to_string(),
+            ));
         }
     }
 }

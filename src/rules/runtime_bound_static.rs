@@ -83,26 +83,15 @@ impl Rule for RuntimeBoundStatic {
             let st = &model.file(sf).statics[si.idx()];
             let (a, b) = (model.fn_short_name(tests[0]), model.fn_short_name(tests[1]));
             let more = if tests.len() > 2 { format!(" and {} more", tests.len() - 2) } else { String::new() };
-            out.push(RawFinding {
-                rule: META.id,
-                severity: META.default_severity,
-                file: sf,
-                span: st.span,
-                message: format!(
+            out.push(RawFinding::new(&META, sf, st.span, String::new(), format!(
                     "static `{}` holds a `{}`, which belongs to the runtime that created it, and is used from the tests `{a}` and `{b}`{more}, each with a runtime of its own: once the first of them ends, the connections it opened die with its runtime and the others fail (\"dispatch task is gone\", pool timeouts)",
                     model.names.str(st.name),
                     bound[&key]
-                ),
-                help: "create the pool or client inside each test (or use `#[sqlx::test]`, which hands each test its own pool), or run the tests on one shared runtime that outlives them all".to_string(),
-                function: String::new(),
-                chain: Vec::new(),
-                related: tests
+                ), "create the pool or client inside each test (or use `#[sqlx::test]`, which hands each test its own pool), or run the tests on one shared runtime that outlives them all".to_string()).with_related(tests
                     .iter()
                     .take(2)
                     .map(|t| RawStep { function: format!("used from test `{}`", model.fn_path(*t)), file: t.file, span: model.func(*t).span })
-                    .collect(),
-                replace_callee: None,
-            });
+                    .collect()));
         }
     }
 }

@@ -23,22 +23,11 @@ impl Rule for SqlInjection {
     fn check(&self, cx: &RuleContext, out: &mut Vec<RawFinding>) {
         let model = cx.model;
         for b in model.sql_builds().into_iter().filter(|b| b.taint == Taint::Runtime) {
-            out.push(RawFinding {
-                rule: META.id,
-                severity: META.default_severity,
-                file: b.f.file,
-                span: b.span,
-                message: format!(
+            out.push(RawFinding::new(&META, b.f.file, b.span, model.fn_path(b.f), format!(
                     "SQL text is built from the runtime value `{}` and run by `{}`: a value containing a quote rewrites the statement",
                     b.culprit,
                     sink_name(model, &b)
-                ),
-                help: "keep the SQL text constant and pass values as bind parameters: `sqlx::query(\"... WHERE category = $1\").bind(&category)` (tokio-postgres: `client.query(\"... $1\", &[&category])`); for identifiers such as a sort column, match the input against a fixed list of literals".to_string(),
-                function: model.fn_path(b.f),
-                chain: Vec::new(),
-                related: sink_step(model, &b),
-                replace_callee: None,
-            });
+                ), "keep the SQL text constant and pass values as bind parameters: `sqlx::query(\"... WHERE category = $1\").bind(&category)` (tokio-postgres: `client.query(\"... $1\", &[&category])`); for identifiers such as a sort column, match the input against a fixed list of literals".to_string()).with_related(sink_step(model, &b)));
         }
     }
 }

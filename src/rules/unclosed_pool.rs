@@ -233,18 +233,7 @@ fn judge(
         .or_else(|| func.static_init.map(|s| Place::Static(f.file, s)));
     let site = model.fn_short_name(f);
     let report = |message: String, related: Vec<RawStep>, out: &mut Vec<RawFinding>| {
-        out.push(RawFinding {
-            rule: META.id,
-            severity: META.default_severity,
-            file: f.file,
-            span: call.span,
-            message,
-            help: "call `pool.close().await` on the shutdown path (after the server stops accepting requests, e.g. after `axum::serve(..).with_graceful_shutdown(..)` returns); in tests, close the pool at the end of each test or share one pool per test binary".to_string(),
-            function: model.fn_path(f),
-            chain: Vec::new(),
-            related,
-            replace_callee: None,
-        });
+        out.push(RawFinding::new(&META, f.file, call.span, model.fn_path(f), message, "call `pool.close().await` on the shutdown path (after the server stops accepting requests, e.g. after `axum::serve(..).with_graceful_shutdown(..)` returns); in tests, close the pool at the end of each test or share one pool per test binary".to_string()).with_related(related));
     };
     if let Some(place) = stored {
         let holder = describe_place(model, place);
