@@ -5,18 +5,14 @@
 use super::blocking_call_in_async::describe_place;
 use super::{chain_from, chain_sentence, RawFinding, Rule, RuleContext, RuleMeta};
 use crate::catalogue::BlockingApi;
-use crate::findings::Severity;
 use crate::model::callgraph::{SiteKind, Summary};
 
-pub struct BlockOnInAsync;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "block-on-in-async",
-    default_severity: Severity::Critical,
-    summary:
-        "block_on, a new runtime, or a tokio blocking_* method reached from async code: a panic or a silent deadlock",
-    doc: include_str!("../../rules/block-on-in-async.md"),
-};
+declare_rule!(
+    BlockOnInAsync,
+    "block-on-in-async",
+    Critical,
+    "block_on, a new runtime, or a tokio blocking_* method reached from async code: a panic or a silent deadlock"
+);
 
 /// What happens at run time, by the catalogue entry's kind.
 fn consequence(api: &BlockingApi) -> &'static str {

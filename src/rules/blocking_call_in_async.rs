@@ -3,18 +3,10 @@
 //! the workspace, where it stalls the worker thread and every task scheduled on it.
 
 use super::{chain_from, chain_sentence, RawFinding, Rule, RuleContext, RuleMeta};
-use crate::findings::Severity;
 use crate::model::callgraph::{SiteKind, Summary};
 use crate::model::context::AsyncKind;
 
-pub struct BlockingCallInAsync;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "blocking-call-in-async",
-    default_severity: Severity::Critical,
-    summary: "a blocking call (std::fs, thread::sleep, std::net, a sync DB or HTTP client) in async code, directly or through sync helpers",
-    doc: include_str!("../../rules/blocking-call-in-async.md"),
-};
+declare_rule!(BlockingCallInAsync, "blocking-call-in-async", Critical, "a blocking call (std::fs, thread::sleep, std::net, a sync DB or HTTP client) in async code, directly or through sync helpers");
 
 /// "async fn `retry`", "an async block in `spawn_worker`".
 pub fn describe_place(kind: AsyncKind, name: &str) -> String {

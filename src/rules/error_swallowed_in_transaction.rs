@@ -5,18 +5,15 @@
 
 use super::{RawFinding, Rule, RuleContext, RuleMeta};
 use crate::catalogue::{DbRole, ExecutorKind};
-use crate::findings::Severity;
 use crate::model::{FnRef, Model};
 use crate::parse::facts::*;
 
-pub struct ErrorSwallowedInTransaction;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "error-swallowed-in-transaction",
-    default_severity: Severity::High,
-    summary: "a statement's error is dropped inside a transaction that then goes on (PostgreSQL 25P02)",
-    doc: include_str!("../../rules/error-swallowed-in-transaction.md"),
-};
+declare_rule!(
+    ErrorSwallowedInTransaction,
+    "error-swallowed-in-transaction",
+    High,
+    "a statement's error is dropped inside a transaction that then goes on (PostgreSQL 25P02)"
+);
 
 /// Where a transaction's executor comes from: a binding (`let mut tx = pool.begin().await?`) or
 /// the connection a transaction closure hands its body.

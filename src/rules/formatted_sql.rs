@@ -5,18 +5,14 @@
 
 use super::sql_injection::{sink_name, sink_step};
 use super::{RawFinding, Rule, RuleContext, RuleMeta};
-use crate::findings::Severity;
 use crate::model::db::Taint;
 
-pub struct FormattedSql;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "formatted-sql",
-    default_severity: Severity::Medium,
-    summary:
-        "SQL text built with format! from constants or numbers, where a static string and bind parameters would do",
-    doc: include_str!("../../rules/formatted-sql.md"),
-};
+declare_rule!(
+    FormattedSql,
+    "formatted-sql",
+    Medium,
+    "SQL text built with format! from constants or numbers, where a static string and bind parameters would do"
+);
 
 impl Rule for FormattedSql {
     fn meta(&self) -> &'static RuleMeta {

@@ -4,16 +4,13 @@
 
 use super::{RawFinding, Rule, RuleContext, RuleMeta};
 use crate::catalogue::DbRole;
-use crate::findings::Severity;
 
-pub struct HardcodedPoolSize;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "hardcoded-pool-size",
-    default_severity: Severity::Medium,
-    summary: "a pool size or pool timeout given as a literal in service code instead of configuration",
-    doc: include_str!("../../rules/hardcoded-pool-size.md"),
-};
+declare_rule!(
+    HardcodedPoolSize,
+    "hardcoded-pool-size",
+    Medium,
+    "a pool size or pool timeout given as a literal in service code instead of configuration"
+);
 
 impl Rule for HardcodedPoolSize {
     fn meta(&self) -> &'static RuleMeta {

@@ -2,6 +2,26 @@
 //! `rules/<rule-id>.md` and its fixtures are `fixtures/<rule-id>/`. Rules read the model and
 //! produce raw findings; they do no IO and print nothing.
 
+use crate::findings::Severity;
+use crate::model::callgraph::{CallGraph, Summary};
+use crate::model::{FnRef, Model};
+use crate::parse::facts::{ByteSpan, CallId};
+
+/// Declares a rule's type and its `META`: id, default severity, summary, and its documentation
+/// page `rules/<id>.md`.
+macro_rules! declare_rule {
+    ($ty:ident, $id:literal, $severity:ident, $summary:expr) => {
+        pub struct $ty;
+
+        pub static META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
+            id: $id,
+            default_severity: $crate::findings::Severity::$severity,
+            summary: $summary,
+            doc: include_str!(concat!("../../rules/", $id, ".md")),
+        };
+    };
+}
+
 pub mod block_on_in_async;
 pub mod blocking_call_in_async;
 pub mod error_swallowed_in_transaction;
@@ -14,11 +34,6 @@ pub mod sql_injection;
 pub mod sync_lock_across_await;
 pub mod unclosed_pool;
 pub mod unused_suppression;
-
-use crate::findings::Severity;
-use crate::model::callgraph::{CallGraph, Summary};
-use crate::model::{FnRef, Model};
-use crate::parse::facts::{ByteSpan, CallId};
 
 pub struct RuleMeta {
     /// The kebab-case id, which reads well after "allow".

@@ -9,19 +9,16 @@ use rustc_hash::FxHashMap;
 
 use super::{RawFinding, RawStep, Rule, RuleContext, RuleMeta};
 use crate::catalogue::{DbRole, ExecutorKind};
-use crate::findings::Severity;
 use crate::model::callgraph::SiteKind;
 use crate::model::{FnRef, Model};
 use crate::parse::facts::*;
 
-pub struct NonAtomicBatchWrite;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "non-atomic-batch-write",
-    default_severity: Severity::High,
-    summary: "writes in a loop, each committed on its own on a pool or connection, instead of one transaction",
-    doc: include_str!("../../rules/non-atomic-batch-write.md"),
-};
+declare_rule!(
+    NonAtomicBatchWrite,
+    "non-atomic-batch-write",
+    High,
+    "writes in a loop, each committed on its own on a pool or connection, instead of one transaction"
+);
 
 /// Iterator and stream adapters whose closure runs once per item.
 const PER_ITEM: &[&str] = &[

@@ -7,19 +7,16 @@ use rustc_hash::FxHashMap;
 
 use super::{RawFinding, Rule, RuleContext, RuleMeta};
 use crate::catalogue::DbRole;
-use crate::findings::Severity;
 use crate::model::db::Callers;
 use crate::model::{FnRef, Model};
 use crate::parse::facts::Callee;
 
-pub struct PanickingPoolCreation;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "panicking-pool-creation",
-    default_severity: Severity::Critical,
-    summary: "the error of creating a pool or getting a connection is unwrapped in code that serves requests",
-    doc: include_str!("../../rules/panicking-pool-creation.md"),
-};
+declare_rule!(
+    PanickingPoolCreation,
+    "panicking-pool-creation",
+    Critical,
+    "the error of creating a pool or getting a connection is unwrapped in code that serves requests"
+);
 
 impl Rule for PanickingPoolCreation {
     fn meta(&self) -> &'static RuleMeta {

@@ -6,20 +6,17 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{RawFinding, RawStep, Rule, RuleContext, RuleMeta};
-use crate::findings::Severity;
 use crate::model::resolve::{Ns, Res};
 use crate::model::types::{LocalTy, RTy};
 use crate::model::{FnRef, Model};
 use crate::parse::facts::*;
 
-pub struct RuntimeBoundStatic;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "runtime-bound-static",
-    default_severity: Severity::High,
-    summary: "a pool, client or socket bound to one runtime, kept in a static and used from several runtimes (tests)",
-    doc: include_str!("../../rules/runtime-bound-static.md"),
-};
+declare_rule!(
+    RuntimeBoundStatic,
+    "runtime-bound-static",
+    High,
+    "a pool, client or socket bound to one runtime, kept in a static and used from several runtimes (tests)"
+);
 
 impl Rule for RuntimeBoundStatic {
     fn meta(&self) -> &'static RuleMeta {

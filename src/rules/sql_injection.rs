@@ -2,18 +2,15 @@
 //! string or unknown type, then run. Whoever controls that value controls the statement.
 
 use super::{RawFinding, RawStep, Rule, RuleContext, RuleMeta};
-use crate::findings::Severity;
 use crate::model::db::{SqlBuild, Taint};
 use crate::model::Model;
 
-pub struct SqlInjection;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "sql-injection",
-    default_severity: Severity::Critical,
-    summary: "SQL text built with format!, + or push_str from a runtime value, instead of bind parameters",
-    doc: include_str!("../../rules/sql-injection.md"),
-};
+declare_rule!(
+    SqlInjection,
+    "sql-injection",
+    Critical,
+    "SQL text built with format!, + or push_str from a runtime value, instead of bind parameters"
+);
 
 impl Rule for SqlInjection {
     fn meta(&self) -> &'static RuleMeta {

@@ -5,20 +5,17 @@
 
 use super::blocking_call_in_async::describe_place;
 use super::{RawFinding, RawStep, Rule, RuleContext, RuleMeta};
-use crate::findings::Severity;
 use crate::model::context::Exec;
 use crate::model::resolve::Target;
 use crate::model::RTy;
 use crate::parse::facts::{ByteSpan, Callee};
 
-pub struct SyncLockAcrossAwait;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "sync-lock-across-await",
-    default_severity: Severity::High,
-    summary: "a std::sync, parking_lot or RefCell guard held across an .await",
-    doc: include_str!("../../rules/sync-lock-across-await.md"),
-};
+declare_rule!(
+    SyncLockAcrossAwait,
+    "sync-lock-across-await",
+    High,
+    "a std::sync, parking_lot or RefCell guard held across an .await"
+);
 
 impl Rule for SyncLockAcrossAwait {
     fn meta(&self) -> &'static RuleMeta {

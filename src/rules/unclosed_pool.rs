@@ -7,21 +7,18 @@ use rustc_hash::FxHashSet;
 
 use super::{RawFinding, RawStep, Rule, RuleContext, RuleMeta};
 use crate::catalogue::DbRole;
-use crate::findings::Severity;
 use crate::model::db::Callers;
 use crate::model::resolve::{Ns, Res};
 use crate::model::types::{LocalTy, RTy};
 use crate::model::{FnRef, Model};
 use crate::parse::facts::*;
 
-pub struct UnclosedPool;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "unclosed-pool",
-    default_severity: Severity::Critical,
-    summary: "a sqlx or deadpool pool that is created and never closed (per test, per call, or at shutdown)",
-    doc: include_str!("../../rules/unclosed-pool.md"),
-};
+declare_rule!(
+    UnclosedPool,
+    "unclosed-pool",
+    Critical,
+    "a sqlx or deadpool pool that is created and never closed (per test, per call, or at shutdown)"
+);
 
 /// Where a pool is kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

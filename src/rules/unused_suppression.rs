@@ -9,19 +9,15 @@
 //! `rules::all()` for its metadata, `--select`, `asynclint rules` and `asynclint explain`.
 
 use super::{RawFinding, Rule, RuleContext, RuleMeta};
-use crate::findings::Severity;
 use crate::parse::facts::{DirectiveKind, FileFacts};
 use crate::suppress::Used;
 
-pub struct UnusedSuppression;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "unused-suppression",
-    default_severity: Severity::Medium,
-    summary:
-        "an `// asynclint: allow(..)` directive that suppresses nothing, names an unknown rule, or gives no reason",
-    doc: include_str!("../../rules/unused-suppression.md"),
-};
+declare_rule!(
+    UnusedSuppression,
+    "unused-suppression",
+    Medium,
+    "an `// asynclint: allow(..)` directive that suppresses nothing, names an unknown rule, or gives no reason"
+);
 
 impl Rule for UnusedSuppression {
     fn meta(&self) -> &'static RuleMeta {
