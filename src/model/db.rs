@@ -26,6 +26,30 @@ pub struct Statement {
     pub write_query: bool,
 }
 
+/// Types whose values print without quotes or SQL syntax: interpolating one cannot inject.
+const SCALAR_TYPES: &[&str] =
+    &["Uuid", "NaiveDate", "NaiveDateTime", "NaiveTime", "DateTime", "Date", "Decimal", "Duration"];
+
+/// Methods that keep a number a number (prefixes: `saturating_add`, `checked_mul`, ...).
+const NUMBER_METHODS: &[&str] = &[
+    "clamp",
+    "min",
+    "max",
+    "abs",
+    "pow",
+    "saturating_",
+    "wrapping_",
+    "checked_",
+    "unwrap_or",
+    "unwrap",
+    "expect",
+    "to_string",
+    "clone",
+    "round",
+    "floor",
+    "ceil",
+];
+
 /// Methods that hand on the value they are called on (`&sql` is looked through already).
 const TEXT_PASSTHROUGH: &[&str] = &["as_str", "as_ref", "to_string", "to_owned", "clone", "into", "as_mut", "borrow"];
 
@@ -431,8 +455,14 @@ impl Model<'_> {
                     if taint == Taint::Picked {
                         continue;
                     }
-                    if !out.iter().any(|b| b.f == f && b.span == span) {
-                        out.push(SqlBuild { f, span, taint, culprit, sink });
+                    // `a + b + c` is one place: its pieces share a start, and the worst one speaks.
+                    match out.iter_mut().find(|b| b.f == f && b.span.start == span.start) {
+                        Some(b) if taint > b.taint => {
+                            b.taint = taint;
+                            b.culprit = culprit;
+                        }
+                        Some(_) => {}
+                        None => out.push(SqlBuild { f, span, taint, culprit, sink }),
                     }
                 }
             }
@@ -529,7 +559,7 @@ impl Model<'_> {
             }
             ValueSrc::Local(b) => {
                 let binding = &func.bindings[b.idx()];
-                if binding.ty.as_deref().is_some_and(|t| self.ty_is_number(t)) {
+                if binding.ty.as_deref().is_some_and(|t| self.ty_is_number(t)) || self.value_is_number(f, v, 0) {
                     return Taint::Number;
                 }
                 if func.params.contains(b) {
@@ -570,26 +600,63 @@ impl Model<'_> {
         }
     }
 
+    /// A declared type whose values cannot carry SQL: a number or bool, a UUID, a date or time,
+    /// a decimal, or an `Option` of one.
     fn ty_is_number(&self, t: &Ty) -> bool {
         match t {
             Ty::Path { path, args } => {
+                let Some(last) = path.segs.last().map(|s| self.names.str(*s)) else { return false };
+                if last == "Option" && args.len() == 1 {
+                    return self.ty_is_number(&args[0]);
+                }
                 args.is_empty()
-                    && path.segs.len() == 1
-                    && crate::parse::extract::NUMBER_TYPES.contains(&self.names.str(path.segs[0]))
+                    && ((path.segs.len() == 1 && crate::parse::extract::NUMBER_TYPES.contains(&last))
+                        || SCALAR_TYPES.contains(&last))
             }
             _ => false,
         }
     }
 
-    fn number_typed(&self, f: FnRef, v: &ValueSrc) -> Taint {
-        // A field declared with a number type (`limit: i64`).
-        if let ValueSrc::Field(base, name) = v {
-            if let RTy::Local(super::types::LocalTy::Struct(sf, si), _) = self.value_ty(f, base) {
-                let st = &self.file(sf).structs[si.idx()];
-                if st.fields.iter().any(|(n, t)| n == name && self.ty_is_number(t)) {
-                    return Taint::Number;
+    /// Whether a value is a number (or another scalar that cannot carry SQL), through `let`s,
+    /// fields, and methods that keep a number a number (`clamp`, `min`, `unwrap_or`).
+    fn value_is_number(&self, f: FnRef, v: &ValueSrc, depth: u32) -> bool {
+        if depth > MAX_FOLLOW {
+            return false;
+        }
+        let func = self.func(f);
+        match v {
+            ValueSrc::Lit => true,
+            ValueSrc::Local(b) => {
+                let binding = &func.bindings[b.idx()];
+                match &binding.ty {
+                    Some(t) => self.ty_is_number(t),
+                    None => self.value_is_number(f, &binding.init, depth + 1),
                 }
             }
+            ValueSrc::Field(base, name) => match self.value_ty(f, base) {
+                RTy::Local(super::types::LocalTy::Struct(sf, si), _) => {
+                    let st = &self.file(sf).structs[si.idx()];
+                    st.fields.iter().any(|(n, t)| n == name && self.ty_is_number(t))
+                }
+                _ => false,
+            },
+            ValueSrc::Call(id) => match &func.calls[id.idx()].callee {
+                Callee::Method { receiver, name } => {
+                    let m = self.names.str(*name);
+                    if matches!(m, "len" | "count" | "is_empty") {
+                        return true;
+                    }
+                    NUMBER_METHODS.iter().any(|p| m.starts_with(p)) && self.value_is_number(f, receiver, depth + 1)
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    fn number_typed(&self, f: FnRef, v: &ValueSrc) -> Taint {
+        if self.value_is_number(f, v, 0) {
+            return Taint::Number;
         }
         match self.value_ty(f, v) {
             RTy::Ext(p, _) if p.len() == 1 && crate::parse::extract::NUMBER_TYPES.contains(&self.names.str(p[0])) => {
@@ -644,9 +711,13 @@ impl Model<'_> {
             ValueSrc::Path(p) => self.names.join(&p.segs),
             ValueSrc::Call(id) => match &func.calls[id.idx()].callee {
                 Callee::Method { receiver, name } => {
-                    format!("{}.{}(..)", self.describe_value(f, receiver), self.names.str(*name))
+                    let args = if func.calls[id.idx()].args.is_empty() { "()" } else { "(..)" };
+                    format!("{}.{}{args}", self.describe_value(f, receiver), self.names.str(*name))
                 }
-                Callee::Path { path, .. } => format!("{}(..)", self.names.join(&path.segs)),
+                Callee::Path { path, .. } => {
+                    let args = if func.calls[id.idx()].args.is_empty() { "()" } else { "(..)" };
+                    format!("{}{args}", self.names.join(&path.segs))
+                }
                 Callee::Other => "a call".to_string(),
             },
             ValueSrc::Format(_) => "a formatted string".to_string(),

@@ -159,7 +159,7 @@ fn valid_fn(f: &FileFacts, func: &super::facts::FnFacts) -> bool {
             value_ok(&st.value, nb, nc, nx, nf)
                 && match &st.target {
                     StoreTarget::Place(p) => value_ok(p, nb, nc, nx, nf),
-                    StoreTarget::StructField(..) => true,
+                    StoreTarget::StructField(..) | StoreTarget::Aggregate => true,
                 }
         })
         && func.db().swallows.iter().all(|sw| {

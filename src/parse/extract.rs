@@ -1078,6 +1078,11 @@ impl<'i> Extractor<'i> {
             }
             syn::Expr::Struct(s) => {
                 for f in &s.fields {
+                    if let (syn::Member::Named(field), true, None) = (&f.member, is_literal_setting(&f.expr), &s.qself)
+                    {
+                        let entry = (Box::new(self.path(&s.path)), self.ident(field), span_of(expr_start(&f.expr)));
+                        self.cur().db.literal_fields.push(entry);
+                    }
                     let value = self.expr(&f.expr);
                     if let (syn::Member::Named(field), ValueSrc::Local(_) | ValueSrc::Call(_)) = (&f.member, &value) {
                         if s.qself.is_none() {
@@ -1108,7 +1113,10 @@ impl<'i> Extractor<'i> {
             }
             syn::Expr::Tuple(t) => {
                 for x in &t.elems {
-                    self.expr(x);
+                    let value = self.expr(x);
+                    if matches!(value, ValueSrc::Local(_)) {
+                        self.cur().db.stores.push(StoreFact { target: StoreTarget::Aggregate, value });
+                    }
                 }
                 ValueSrc::Unknown
             }

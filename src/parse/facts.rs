@@ -187,6 +187,8 @@ pub enum StoreTarget {
     StructField(Box<Path>, Sym),
     /// The left side of an assignment `place = value`.
     Place(ValueSrc),
+    /// An element of a tuple or an array (`(pool, client)`), whose fate is not followed.
+    Aggregate,
 }
 
 /// A `Result` whose error is dropped, and the code goes on.
@@ -324,6 +326,9 @@ pub struct FnDbFacts {
     /// Literal arguments (`10`, `Duration::from_secs(5)`): the call, the argument's position and
     /// its span.
     pub literal_args: Vec<(CallId, u32, ByteSpan)>,
+    /// Literal fields of struct literals (`PoolConfig { max_size: 16, .. }`): the struct, the
+    /// field and the value's span.
+    pub literal_fields: Vec<(Box<Path>, Sym, ByteSpan)>,
 }
 
 impl FnDbFacts {
@@ -335,6 +340,7 @@ impl FnDbFacts {
             && self.swallows.is_empty()
             && self.returns.is_empty()
             && self.literal_args.is_empty()
+            && self.literal_fields.is_empty()
     }
 }
 
@@ -539,7 +545,8 @@ impl FileFacts {
                 if let Some(db) = &mut f.db {
                     let returns: Vec<ValueSrc> =
                         db.returns.drain(..).filter(|r| matches!(r, ValueSrc::Str(_))).collect();
-                    **db = FnDbFacts { returns, ..FnDbFacts::default() };
+                    let literal_fields = std::mem::take(&mut db.literal_fields);
+                    **db = FnDbFacts { returns, literal_fields, ..FnDbFacts::default() };
                 }
                 // Nothing may point at a binding that is gone: facts stay consistent, which the
                 // cache's validation checks.
@@ -565,6 +572,7 @@ impl FileFacts {
                 db.swallows.shrink_to_fit();
                 db.returns.shrink_to_fit();
                 db.literal_args.shrink_to_fit();
+                db.literal_fields.shrink_to_fit();
             }
             if f.db.as_ref().is_some_and(|d| d.is_empty()) {
                 f.db = None;

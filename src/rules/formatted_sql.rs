@@ -22,13 +22,16 @@ impl Rule for FormattedSql {
     fn check(&self, cx: &RuleContext, out: &mut Vec<RawFinding>) {
         let model = cx.model;
         for b in model.sql_builds().into_iter().filter(|b| b.taint != Taint::Runtime) {
+            // Compile-time checking is sqlx's `query!`; other drivers only lose the literal.
+            let sqlx = matches!(model.db_role(b.f, b.sink), Some((_, on)) if on.first().is_some_and(|s| model.names.str(*s) == "sqlx"));
+            let checked = if sqlx { ", and `sqlx::query!` cannot check it" } else { "" };
             let consequence = match b.taint {
                 Taint::Number => format!(
-                    "interpolating the number `{}`: not injectable, but every new value makes a new statement text to parse and plan, and `sqlx::query!` cannot check it",
+                    "interpolating the number `{}`: not injectable, but every new value makes a new statement text to parse and plan{checked}",
                     b.culprit
                 ),
                 _ => format!(
-                    "interpolating only fixed text (`{}`): not injectable, but the SQL is not a literal, so `sqlx::query!` cannot check it at compile time, and the next edit can interpolate user input the same way",
+                    "interpolating only fixed text (`{}`): not injectable, but the SQL is not one literal{checked}, and the next edit can interpolate user input the same way",
                     b.culprit
                 ),
             };

@@ -158,8 +158,9 @@ impl Rule for NonAtomicBatchWrite {
                 let (message, chain) = match via {
                     None => (
                         format!(
-                            "{} runs in a loop straight on {}: each iteration commits on its own, so a failure half-way leaves the batch half-written",
+                            "{} runs {} straight on {}: each one commits on its own, so a failure half-way leaves the batch half-written",
                             describe_write(model, f, id),
+                            loop_words(func, loop_span),
                             executor_words(model, f, id)
                         ),
                         Vec::new(),
@@ -172,8 +173,9 @@ impl Rule for NonAtomicBatchWrite {
                         };
                         (
                             format!(
-                                "`{}` is called in a loop and writes{through} on a pool or connection of its own, outside any transaction: each iteration commits on its own, so a failure half-way leaves the batch half-written",
+                                "`{}` is called {} and writes{through} on a pool or connection of its own, outside any transaction: each call commits on its own, so a failure half-way leaves the batch half-written",
                                 model.fn_short_name(g),
+                                loop_words(func, loop_span),
                             ),
                             chain,
                         )
@@ -290,6 +292,16 @@ fn innermost_loop(model: &Model, f: FnRef, call: &CallSite) -> Option<ByteSpan> 
         ctx = x.parent;
     }
     best
+}
+
+/// "in a loop", or "once per item" for a closure given to `map`/`for_each` (whose futures
+/// `join_all` may run together).
+fn loop_words(func: &FnFacts, loop_span: ByteSpan) -> &'static str {
+    if func.db().loops.iter().any(|l| l.start == loop_span.start) {
+        "in a loop"
+    } else {
+        "once per item"
+    }
 }
 
 /// Whether a `while let` scrutinee takes the next item of an iterator or stream.

@@ -21,7 +21,7 @@ impl Rule for SqlInjection {
         let model = cx.model;
         for b in model.sql_builds().into_iter().filter(|b| b.taint == Taint::Runtime) {
             out.push(RawFinding::new(&META, b.f.file, b.span, model.fn_path(b.f), format!(
-                    "SQL text is built from the runtime value `{}` and run by `{}`: a value containing a quote rewrites the statement",
+                    "SQL text is built from the runtime value `{}` and run by `{}`: whoever controls that value controls the statement (a quote in a value, or any text where a name or keyword goes, rewrites it)",
                     b.culprit,
                     sink_name(model, &b)
                 ), "keep the SQL text constant and pass values as bind parameters: `sqlx::query(\"... WHERE category = $1\").bind(&category)` (tokio-postgres: `client.query(\"... $1\", &[&category])`); for identifiers such as a sort column, match the input against a fixed list of literals".to_string()).with_related(sink_step(model, &b)));

@@ -211,8 +211,15 @@ fn judge(
                 _ => None,
             },
             StoreTarget::Place(p) => place_of(model, f, p),
+            StoreTarget::Aggregate => None,
         }
     });
+    // Moved into a tuple or an array (`(pool, client)`): where it goes next is not followed.
+    if func.db().stores.iter().any(|s| matches!(s.target, StoreTarget::Aggregate) && is_pool(&s.value))
+        && stored.is_none()
+    {
+        return;
+    }
     // `POOL.set(pool)`, `CELL.get_or_init(|| pool)`: kept in that static or field.
     let stored = stored.or_else(|| {
         func.calls.iter().find_map(|c| match &c.callee {
