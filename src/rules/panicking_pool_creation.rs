@@ -7,8 +7,11 @@ use rustc_hash::FxHashMap;
 
 use super::{RawFinding, Rule, RuleContext, RuleMeta};
 use crate::catalogue::DbRole;
+use crate::catalogue::SymPath;
 use crate::model::db::Callers;
+use crate::model::resolve::Target;
 use crate::model::{FnRef, Model};
+use crate::parse::facts::CallId;
 use crate::parse::facts::Callee;
 
 declare_rule!(
@@ -36,18 +39,8 @@ impl Rule for PanickingPoolCreation {
                 }
                 let Some(origin) = model.origin_call(f, receiver) else { continue };
                 let origin_call = &func.calls[origin.idx()];
-                let (role, on) = match model.db_role(f, origin).map(|(r, p)| (r, p.clone())) {
-                    Some((role @ (DbRole::CreatePool | DbRole::Connect | DbRole::Acquire), on)) => (role, on),
-                    // `pool.begin()` takes a connection from the pool first, and fails like `acquire`.
-                    Some((DbRole::Begin, on))
-                        if matches!(&origin_call.callee, Callee::Method { receiver, .. }
-                            if model.executor_kind(f, receiver) == Some(crate::catalogue::ExecutorKind::Pool)) =>
-                    {
-                        (DbRole::Acquire, on)
-                    }
-                    _ => continue,
-                };
-                candidates.push((f, *name, origin_call, role, on));
+                let Some((role, on, api_method)) = fallible_db_call(model, f, origin, 0) else { continue };
+                candidates.push((f, *name, origin_call, role, on, api_method));
             }
         }
         if candidates.is_empty() {
@@ -55,7 +48,7 @@ impl Rule for PanickingPoolCreation {
         }
         let callers = cx.callers();
         let mut startup = FxHashMap::default();
-        for (f, name, origin_call, role, on) in candidates {
+        for (f, name, origin_call, role, on, api_method) in candidates {
             if model.is_test_code(f)
                 || model.is_one_shot_binary(f.file)
                 || startup_only(model, callers, f, &mut startup, 0)
@@ -63,8 +56,15 @@ impl Rule for PanickingPoolCreation {
                 continue;
             }
             let method = model.names.str(name);
-            let api = format!("{}::{}", model.names.join(&on), callee_name(model, origin_call));
-            let what_call = callee_name(model, origin_call);
+            let called = callee_name(model, origin_call);
+            let api = if called == api_method {
+                format!("{}::{api_method}", model.names.join(&on))
+            } else {
+                // A helper of the workspace returns the checkout's result.
+                format!("`{called}()`, which returns `{}::{api_method}`'s result", model.names.join(&on))
+            };
+            let api = if api.starts_with('`') { api } else { format!("`{api}`") };
+            let what_call = api_method.clone();
             let fn_name = model.fn_short_name(f);
             let (what, impact) = match role {
                 DbRole::Acquire if what_call == "begin" => (
@@ -90,11 +90,46 @@ impl Rule for PanickingPoolCreation {
                 f.file,
                 origin_call.span,
                 model.fn_path(f),
-                format!("`{method}()` on the result of {what} (`{api}`) in `{fn_name}`: {impact}"),
+                format!("`{method}()` on the result of {what} ({api}) in `{fn_name}`: {impact}"),
                 "propagate the error with `?` (adding context with `.map_err(..)` or anyhow's `.context(..)`) and let the caller answer 503, or create the pool once at start-up in `main`, where failing fast is right".to_string(),
             ));
         }
     }
+}
+
+/// What a call gets at, if it creates a pool, connects, or takes a connection from a pool
+/// (`pool.begin()` takes one first). A workspace fn that returns such a call's result
+/// (`fn client(&self) -> Result<Object, PoolError> { self.pool.get().await }`) counts as it.
+fn fallible_db_call(model: &Model, f: FnRef, id: CallId, depth: u32) -> Option<(DbRole, SymPath, String)> {
+    let call = &model.func(f).calls[id.idx()];
+    match model.db_role(f, id) {
+        Some((role @ (DbRole::CreatePool | DbRole::Connect | DbRole::Acquire), on)) => {
+            return Some((role, on.clone(), callee_name(model, call)))
+        }
+        Some((DbRole::Begin, on))
+            if matches!(&call.callee, Callee::Method { receiver, .. }
+                if model.executor_kind(f, receiver) == Some(crate::catalogue::ExecutorKind::Pool)) =>
+        {
+            return Some((DbRole::Acquire, on.clone(), callee_name(model, call)));
+        }
+        Some(_) => return None,
+        None => {}
+    }
+    let Target::Workspace(g) = model.call_target(f, call) else { return None };
+    if depth >= 2 {
+        return None;
+    }
+    let gf = model.func(g);
+    gf.db().returns.iter().find_map(|r| {
+        let mut inner = model.origin_call(g, r)?;
+        // `Ok(self.pool.get().await?)`: the value inside the `Ok`.
+        if let (Callee::Path { path, .. }, [arg]) = (&gf.calls[inner.idx()].callee, &*gf.calls[inner.idx()].args) {
+            if path.segs.last().is_some_and(|s| matches!(model.names.str(*s), "Ok" | "Some")) {
+                inner = model.origin_call(g, arg)?;
+            }
+        }
+        fallible_db_call(model, g, inner, depth + 1)
+    })
 }
 
 fn callee_name(model: &Model, call: &crate::parse::facts::CallSite) -> String {
