@@ -201,9 +201,10 @@ fn print_rules(json: bool) {
         println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
         return;
     }
+    let width = rules::all().iter().map(|r| r.meta().id.len()).max().unwrap_or(0);
     for r in rules::all() {
         let m = r.meta();
-        println!("{:<28} {:<9} {}", m.id, m.default_severity.as_str(), m.summary);
+        println!("{:<width$}  {:<9} {}", m.id, m.default_severity.as_str(), m.summary);
     }
 }
 
