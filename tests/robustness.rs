@@ -841,10 +841,17 @@ fn fifo_and_folder_named_like_rust_files_do_not_hang_the_walk() {
     let (run, report) = check_project(&dir, &[]);
     assert!(!run.stdout().contains("pipe.rs") || !errors_of(&report, "src/pipe.rs").is_empty(), "{run}");
     assert_eq!(findings_of(&report, "src/folder.rs/inner.rs").len(), 1, "{run}");
-    // Named on the command line, next to a good file.
+    // Named on the command line, next to a good file: named as not read, and the rest analysed.
     let run = dir.run(&["check", "--format", "json", "src/pipe.rs", "src/good.rs"]);
     run.assert_code(1);
     assert_eq!(findings_of(&run.json(), "src/good.rs").len(), 1, "{run}");
+    let report = run.json();
+    let skipped = errors_of(&report, "src/pipe.rs");
+    assert_eq!(skipped.len(), 1, "{run}");
+    assert!(skipped[0]["message"].as_str().unwrap_or("").contains("not a regular file"), "{run}");
+    // Alone: one io-error, not a silent "0 files".
+    let run = dir.run(&["check", "--format", "concise", "src/pipe.rs"]);
+    assert!(run.stdout().contains("src/pipe.rs") && run.stdout().contains("not a regular file"), "{run}");
 }
 
 #[test]

@@ -61,6 +61,18 @@ pub fn walk(paths: &[PathBuf], options: &WalkOptions) -> Result<Walked, WalkErro
             files.insert(rel_display(&base_canon, &root_canon, root));
             continue;
         }
+        if !root.is_dir() {
+            // A FIFO, a socket or a device: reading it could block forever, so it is named and
+            // skipped rather than silently dropped.
+            errors.push(FileError {
+                kind: ErrorKind::IoError,
+                path: rel_display(&base_canon, &root_canon, root),
+                line: None,
+                column: None,
+                message: "not a regular file or folder (a FIFO, socket or device): not read".to_string(),
+            });
+            continue;
+        }
         if let Some((dir, manifest)) = enclosing_manifest(&root_canon) {
             if dir != root_canon {
                 manifests.push((rel_display(&base_canon, &dir, &dir), manifest));
