@@ -2,10 +2,11 @@
 //! trees (parse errors, non-UTF-8 files, symlinks, ignore files, odd file names). Each test writes a
 //! small project into its own folder under the system temp dir and removes it when done.
 
-use std::io::Read;
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -107,50 +108,11 @@ impl std::fmt::Display for Run {
 
 /// Runs the binary with a fixed environment, failing the test if it hangs or dies of a signal.
 fn run_in(cwd: &Path, args: &[&str]) -> Run {
-    let mut child = Command::new(BIN)
-        // Tests keep the facts cache out of the real home.
-        .env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("ASYNCLINT_FORMAT")
-        .env_remove("NO_COLOR")
-        .env("COLUMNS", "100")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start asynclint");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        out.read_to_end(&mut v).unwrap();
-        v
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        err.read_to_end(&mut v).unwrap();
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("asynclint {args:?} in {} did not finish within {TIMEOUT:?}", cwd.display());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let stdout = out_reader.join().unwrap();
-    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let Some(code) = status.code() else {
-        panic!("asynclint {args:?} was killed by a signal ({status})\nstderr:\n{stderr}");
-    };
-    Run { args, code, stdout, stderr }
+    let mut command = Command::new(BIN);
+    // Tests keep the facts cache out of the real home.
+    command.env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"));
+    let out = support::run_binary(command, cwd, args, TIMEOUT);
+    Run { args: args.iter().map(|s| s.to_string()).collect(), code: out.code, stdout: out.stdout, stderr: out.stderr }
 }
 
 /// `fn main` plus an async fn `f` with a blocking call at line 3, column 5.

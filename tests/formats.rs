@@ -8,11 +8,12 @@
 //! (a lock guard held across an `.await`), a finding in a file whose name needs escaping in every
 //! format (`,`, `:`, a space, `é`, `%`), and a file that does not parse.
 
+mod support;
+
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -94,43 +95,11 @@ impl Drop for TestDir {
 }
 
 fn run_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut child = Command::new(BIN)
-        // Tests keep the facts cache out of the real home.
-        .env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("ASYNCLINT_FORMAT")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start asynclint");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        out.read_to_string(&mut s).unwrap();
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        err.read_to_string(&mut s).unwrap();
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("asynclint {args:?} did not finish in {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let code = status.code().unwrap_or_else(|| panic!("asynclint {args:?} died of a signal"));
-    (code, out_reader.join().unwrap(), err_reader.join().unwrap())
+    let mut command = Command::new(BIN);
+    // Tests keep the facts cache out of the real home.
+    command.env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"));
+    let out = support::run_binary(command, cwd, args, TIMEOUT);
+    (out.code, String::from_utf8(out.stdout).expect("stdout is UTF-8"), out.stderr)
 }
 
 fn lines_as_json(text: &str) -> Vec<Value> {

@@ -21,10 +21,11 @@
 //! the defect and how to reproduce it, and it is meant to pass, renamed, once the defect is
 //! fixed; "Regression (fixed)" marks the ones that already were.
 
+mod support;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -190,51 +191,10 @@ fn clip(text: &str, mut from: usize, mut to: usize) -> &str {
 
 /// Runs the binary with a fixed environment, failing the test if it hangs or dies of a signal (a
 /// stack overflow aborts with SIGABRT).
-fn run_command(mut command: Command, cwd: &Path, args: &[&str], timeout: Duration) -> Run {
-    let mut child = command
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("ASYNCLINT_FORMAT")
-        .env_remove("NO_COLOR")
-        .env("COLUMNS", "100")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start asynclint");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        out.read_to_end(&mut v).unwrap();
-        v
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        err.read_to_end(&mut v).unwrap();
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("asynclint {args:?} in {} did not finish within {timeout:?} (a hang)", cwd.display());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let elapsed = start.elapsed();
-    let stdout = out_reader.join().unwrap();
-    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let Some(code) = status.code() else {
-        let tail: String = stderr.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
-        panic!("asynclint {args:?} in {} crashed: {status}\nstderr (end):\n{tail}", cwd.display());
-    };
-    Run { args, code, stdout, stderr, elapsed }
+fn run_command(command: Command, cwd: &Path, args: &[&str], timeout: Duration) -> Run {
+    let out = support::run_binary(command, cwd, args, timeout);
+    let args = args.iter().map(|s| s.to_string()).collect();
+    Run { args, code: out.code, stdout: out.stdout, stderr: out.stderr, elapsed: out.elapsed }
 }
 
 fn good_source() -> String {
