@@ -150,6 +150,14 @@ impl Model<'_> {
         })
     }
 
+    /// Whether `f` runs a statement whose SQL is of `kind` (`BEGIN` by hand, `SAVEPOINT ..`).
+    pub fn runs_sql(&self, f: FnRef, kind: SqlKind) -> bool {
+        self.db_calls(f).iter().any(|&(id, role, _)| {
+            matches!(role, DbRole::Statement | DbRole::Run)
+                && self.statement(f, id).and_then(|s| s.sql).is_some_and(|sql| self.sql_kind(f, &sql).sql == kind)
+        })
+    }
+
     /// The `query`/`write-query` call a method chain starts from (`sqlx::query(..).bind(..)`),
     /// following `let`s (`let mut q = sqlx::query(..); q = q.bind(..); q.execute(..)`).
     pub fn query_root(&self, f: FnRef, start: &ValueSrc) -> Option<(DbRole, CallId)> {

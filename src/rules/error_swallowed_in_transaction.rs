@@ -23,6 +23,8 @@ enum TxHandle {
     ClosureParam(CtxId),
 }
 
+const HELP: &str = "propagate the error with `?` (the transaction rolls back when dropped), or, to skip one bad item and keep the rest, run that item inside a savepoint: `let mut sp = tx.begin().await?;` (sqlx) or `tx.savepoint(\"item\").await?` (tokio-postgres), and commit or drop it per item";
+
 impl Rule for ErrorSwallowedInTransaction {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -36,13 +38,7 @@ impl Rule for ErrorSwallowedInTransaction {
                 continue;
             }
             // Savepoints managed by hand (`SAVEPOINT item`) make dropping an error deliberate.
-            let manual_savepoints = (0..func.calls.len()).any(|i| {
-                model
-                    .statement(f, CallId(i as u32))
-                    .and_then(|s| s.sql)
-                    .is_some_and(|sql| model.sql_kind(f, &sql).sql == SqlKind::Savepoint)
-            });
-            if manual_savepoints {
+            if model.runs_sql(f, SqlKind::Savepoint) {
                 continue;
             }
             let mut reported = Vec::new();
@@ -88,10 +84,11 @@ impl Rule for ErrorSwallowedInTransaction {
                 } else {
                     "the transaction is used again below"
                 };
-                out.push(RawFinding::new(&META, f.file, call.span, model.fn_path(f), format!(
-                        "the error of `{}` inside a transaction is {how}, and {then}: in PostgreSQL the failed statement aborts the transaction, every later statement fails with \"current transaction is aborted\" (25P02), and the commit rolls everything back",
-                        statement_name(model, call)
-                    ), "propagate the error with `?` (the transaction rolls back when dropped), or, to skip one bad item and keep the rest, run that item inside a savepoint: `let mut sp = tx.begin().await?;` (sqlx) or `tx.savepoint(\"item\").await?` (tokio-postgres), and commit or drop it per item".to_string()));
+                let message = format!(
+                    "the error of `{}` inside a transaction is {how}, and {then}: in PostgreSQL the failed statement aborts the transaction, every later statement fails with \"current transaction is aborted\" (25P02), and the commit rolls everything back",
+                    statement_name(model, call)
+                );
+                out.push(RawFinding::new(&META, f.file, call.span, model.fn_path(f), message, HELP.to_string()));
             }
         }
     }

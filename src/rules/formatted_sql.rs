@@ -14,6 +14,8 @@ declare_rule!(
     "SQL text built with format! from constants or numbers, where a static string and bind parameters would do"
 );
 
+const HELP: &str = "write the statement as one string literal (`concat!` can join constant pieces) and pass numbers as bind parameters (`LIMIT $1` with `.bind(limit)`)";
+
 impl Rule for FormattedSql {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -21,7 +23,7 @@ impl Rule for FormattedSql {
 
     fn check(&self, cx: &RuleContext, out: &mut Vec<RawFinding>) {
         let model = cx.model;
-        for b in model.sql_builds().into_iter().filter(|b| b.taint != Taint::Runtime) {
+        for b in cx.sql_builds().iter().filter(|b| b.taint != Taint::Runtime) {
             // Compile-time checking is sqlx's `query!`; other drivers only lose the literal.
             let sqlx = matches!(model.db_role(b.f, b.sink), Some((_, on)) if on.first().is_some_and(|s| model.names.str(*s) == "sqlx"));
             let checked = if sqlx { ", and `sqlx::query!` cannot check it" } else { "" };
@@ -35,7 +37,10 @@ impl Rule for FormattedSql {
                     b.culprit
                 ),
             };
-            out.push(RawFinding::new(&META, b.f.file, b.span, model.fn_path(b.f), format!("SQL text run by `{}` is assembled with `format!`, {consequence}", sink_name(model, &b)), "write the statement as one string literal (`concat!` can join constant pieces) and pass numbers as bind parameters (`LIMIT $1` with `.bind(limit)`)".to_string()).with_related(sink_step(model, &b)));
+            let message =
+                format!("SQL text run by `{}` is assembled with `format!`, {consequence}", sink_name(model, b));
+            let finding = RawFinding::new(&META, b.f.file, b.span, model.fn_path(b.f), message, HELP.to_string());
+            out.push(finding.with_related(sink_step(model, b)));
         }
     }
 }

@@ -103,11 +103,17 @@ pub struct RuleContext<'m, 'a> {
     pub graph: &'m CallGraph,
     /// Who calls whom, built on first use and shared by the rules that ask.
     callers: std::sync::OnceLock<crate::model::db::Callers>,
+    /// The SQL texts assembled at run time, which `sql-injection` and `formatted-sql` split.
+    sql_builds: std::sync::OnceLock<Vec<crate::model::db::SqlBuild>>,
 }
 
 impl<'m, 'a> RuleContext<'m, 'a> {
     pub fn new(model: &'m Model<'a>, graph: &'m CallGraph) -> Self {
-        RuleContext { model, graph, callers: std::sync::OnceLock::new() }
+        RuleContext { model, graph, callers: std::sync::OnceLock::new(), sql_builds: std::sync::OnceLock::new() }
+    }
+
+    pub fn sql_builds(&self) -> &[crate::model::db::SqlBuild] {
+        self.sql_builds.get_or_init(|| self.model.sql_builds())
     }
 
     pub fn callers(&self) -> &crate::model::db::Callers {

@@ -60,6 +60,8 @@ struct Writes {
     via: Option<FnRef>,
 }
 
+const HELP: &str = "open one transaction before the loop (`let mut tx = pool.begin().await?;`), run every statement on `&mut *tx` (pass it to helpers as `&mut PgConnection` or `impl Executor`), and `tx.commit().await?` after the loop; or write the batch as one set-based statement (`INSERT .. SELECT * FROM UNNEST($1, $2)`, or sqlx `QueryBuilder::push_values`)";
+
 impl Rule for NonAtomicBatchWrite {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -80,7 +82,7 @@ impl Rule for NonAtomicBatchWrite {
                 }
                 let Some(uses_param) = autocommit_write(model, f, id) else { continue };
                 // `BEGIN` run by hand makes the connection's statements one transaction.
-                if runs_begin(model, f) {
+                if model.runs_sql(f, SqlKind::Begin) {
                     break;
                 }
                 direct.entry(f).or_default().push(id);
@@ -125,7 +127,7 @@ impl Rule for NonAtomicBatchWrite {
                     _ => None,
                 })
                 .collect();
-            if (site_callee.is_empty() && !direct.contains_key(&f)) || runs_begin(model, f) {
+            if (site_callee.is_empty() && !direct.contains_key(&f)) || model.runs_sql(f, SqlKind::Begin) {
                 continue;
             }
             // Each write in a loop, with the innermost loop holding it.
@@ -181,7 +183,8 @@ impl Rule for NonAtomicBatchWrite {
                         )
                     }
                 };
-                out.push(RawFinding::new(&META, f.file, call.span, model.fn_path(f), message, "open one transaction before the loop (`let mut tx = pool.begin().await?;`), run every statement on `&mut *tx` (pass it to helpers as `&mut PgConnection` or `impl Executor`), and `tx.commit().await?` after the loop; or write the batch as one set-based statement (`INSERT .. SELECT * FROM UNNEST($1, $2)`, or sqlx `QueryBuilder::push_values`)".to_string()).with_chain(chain).with_related(vec![loop_step]));
+                let finding = RawFinding::new(&META, f.file, call.span, model.fn_path(f), message, HELP.to_string());
+                out.push(finding.with_chain(chain).with_related(vec![loop_step]));
             }
         }
     }
@@ -209,17 +212,6 @@ fn autocommit_write(model: &Model, f: FnRef, id: CallId) -> Option<bool> {
             Some(param)
         }
     }
-}
-
-/// The fn runs `BEGIN` itself, on a connection it then uses.
-fn runs_begin(model: &Model, f: FnRef) -> bool {
-    model.db_calls(f).iter().any(|&(id, role, _)| {
-        matches!(role, DbRole::Statement | DbRole::Run)
-            && model
-                .statement(f, id)
-                .and_then(|s| s.sql)
-                .is_some_and(|sql| model.sql_kind(f, &sql).sql == SqlKind::Begin)
-    })
 }
 
 fn has_per_item_closure(model: &Model, f: FnRef) -> bool {
@@ -313,14 +305,11 @@ fn next_item(model: &Model, f: FnRef, v: &ValueSrc) -> bool {
     }
 }
 
-fn describe_write(model: &Model, f: FnRef, id: CallId) -> String {
+fn describe_write(model: &Model, f: FnRef, id: CallId) -> &'static str {
     match model.statement(f, id) {
-        Some(s) if s.write_query => "a diesel write".to_string(),
-        Some(s) => match s.sql.map(|sql| model.sql_kind(f, &sql)) {
-            Some(_) => "a write statement (INSERT/UPDATE/DELETE)".to_string(),
-            None => "a write".to_string(),
-        },
-        None => "a write".to_string(),
+        Some(s) if s.write_query => "a diesel write",
+        // Only SQL text classified as a write gets here.
+        _ => "a write statement (INSERT/UPDATE/DELETE)",
     }
 }
 

@@ -18,6 +18,8 @@ declare_rule!(
     "a pool, client or socket bound to one runtime, kept in a static and used from several runtimes (tests)"
 );
 
+const HELP: &str = "create the pool or client inside each test (or use `#[sqlx::test]`, which hands each test its own pool), or run the tests on one shared runtime that outlives them all";
+
 impl Rule for RuntimeBoundStatic {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -80,15 +82,21 @@ impl Rule for RuntimeBoundStatic {
             let st = &model.file(sf).statics[si.idx()];
             let (a, b) = (model.fn_short_name(tests[0]), model.fn_short_name(tests[1]));
             let more = if tests.len() > 2 { format!(" and {} more", tests.len() - 2) } else { String::new() };
-            out.push(RawFinding::new(&META, sf, st.span, String::new(), format!(
-                    "static `{}` holds a `{}`, which belongs to the runtime that created it, and is used from the tests `{a}` and `{b}`{more}, each with a runtime of its own: once the first of them ends, the connections it opened die with its runtime and the others fail (\"dispatch task is gone\", pool timeouts)",
-                    model.names.str(st.name),
-                    bound[&key]
-                ), "create the pool or client inside each test (or use `#[sqlx::test]`, which hands each test its own pool), or run the tests on one shared runtime that outlives them all".to_string()).with_related(tests
-                    .iter()
-                    .take(2)
-                    .map(|t| RawStep { function: format!("used from test `{}`", model.fn_path(*t)), file: t.file, span: model.func(*t).span })
-                    .collect()));
+            let message = format!(
+                "static `{}` holds a `{}`, which belongs to the runtime that created it, and is used from the tests `{a}` and `{b}`{more}, each with a runtime of its own: once the first of them ends, the connections it opened die with its runtime and the others fail (\"dispatch task is gone\", pool timeouts)",
+                model.names.str(st.name),
+                bound[&key]
+            );
+            let uses = tests
+                .iter()
+                .take(2)
+                .map(|t| RawStep {
+                    function: format!("used from test `{}`", model.fn_path(*t)),
+                    file: t.file,
+                    span: model.func(*t).span,
+                })
+                .collect();
+            out.push(RawFinding::new(&META, sf, st.span, String::new(), message, HELP.to_string()).with_related(uses));
         }
     }
 }

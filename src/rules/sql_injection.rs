@@ -12,6 +12,8 @@ declare_rule!(
     "SQL text built with format!, + or push_str from a runtime value, instead of bind parameters"
 );
 
+const HELP: &str = "keep the SQL text constant and pass values as bind parameters: `sqlx::query(\"... WHERE category = $1\").bind(&category)` (tokio-postgres: `client.query(\"... $1\", &[&category])`); for identifiers such as a sort column, match the input against a fixed list of literals";
+
 impl Rule for SqlInjection {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -19,12 +21,14 @@ impl Rule for SqlInjection {
 
     fn check(&self, cx: &RuleContext, out: &mut Vec<RawFinding>) {
         let model = cx.model;
-        for b in model.sql_builds().into_iter().filter(|b| b.taint == Taint::Runtime) {
-            out.push(RawFinding::new(&META, b.f.file, b.span, model.fn_path(b.f), format!(
-                    "SQL text is built from the runtime value `{}` and run by `{}`: whoever controls that value controls the statement (a quote in a value, or any text where a name or keyword goes, rewrites it)",
-                    b.culprit,
-                    sink_name(model, &b)
-                ), "keep the SQL text constant and pass values as bind parameters: `sqlx::query(\"... WHERE category = $1\").bind(&category)` (tokio-postgres: `client.query(\"... $1\", &[&category])`); for identifiers such as a sort column, match the input against a fixed list of literals".to_string()).with_related(sink_step(model, &b)));
+        for b in cx.sql_builds().iter().filter(|b| b.taint == Taint::Runtime) {
+            let message = format!(
+                "SQL text is built from the runtime value `{}` and run by `{}`: whoever controls that value controls the statement (a quote in a value, or any text where a name or keyword goes, rewrites it)",
+                b.culprit,
+                sink_name(model, b)
+            );
+            let finding = RawFinding::new(&META, b.f.file, b.span, model.fn_path(b.f), message, HELP.to_string());
+            out.push(finding.with_related(sink_step(model, b)));
         }
     }
 }

@@ -38,6 +38,8 @@ struct Closes {
     any: bool,
 }
 
+const HELP: &str = "call `pool.close().await` on the shutdown path (after the server stops accepting requests, e.g. after `axum::serve(..).with_graceful_shutdown(..)` returns); in tests, close the pool at the end of each test or share one pool per test binary";
+
 impl Rule for UnclosedPool {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -237,7 +239,8 @@ fn judge(
         .or_else(|| func.static_init.map(|s| Place::Static(f.file, s)));
     let site = model.fn_short_name(f);
     let report = |message: String, related: Vec<RawStep>, out: &mut Vec<RawFinding>| {
-        out.push(RawFinding::new(&META, f.file, call.span, model.fn_path(f), message, "call `pool.close().await` on the shutdown path (after the server stops accepting requests, e.g. after `axum::serve(..).with_graceful_shutdown(..)` returns); in tests, close the pool at the end of each test or share one pool per test binary".to_string()).with_related(related));
+        let finding = RawFinding::new(&META, f.file, call.span, model.fn_path(f), message, HELP.to_string());
+        out.push(finding.with_related(related));
     };
     if let Some(place) = stored {
         let holder = describe_place(model, place);
