@@ -58,16 +58,14 @@ impl Rule for PanickingPoolCreation {
             let method = model.names.str(name);
             let called = callee_name(model, origin_call);
             let api = if called == api_method {
-                format!("{}::{api_method}", model.names.join(&on))
+                format!("`{}::{api_method}`", model.names.join(&on))
             } else {
                 // A helper of the workspace returns the checkout's result.
                 format!("`{called}()`, which returns `{}::{api_method}`'s result", model.names.join(&on))
             };
-            let api = if api.starts_with('`') { api } else { format!("`{api}`") };
-            let what_call = api_method.clone();
             let fn_name = model.fn_short_name(f);
             let (what, impact) = match role {
-                DbRole::Acquire if what_call == "begin" => (
+                DbRole::Acquire if api_method == "begin" => (
                     "beginning a transaction on the pool (which first takes a connection from it)",
                     "it fails whenever the pool is exhausted or the database is down (a pool timeout), and then the request panics instead of getting an error response",
                 ),
