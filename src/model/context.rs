@@ -140,6 +140,23 @@ impl Model<'_> {
     /// not followed.
     pub(crate) fn find_offload_wrappers(&self) -> std::collections::HashSet<FnRef> {
         use rayon::prelude::*;
+        // Resolving every call that passes a parameter on was most of this pass. An offload call
+        // is written with the API's own name, or with another name that a `use .. as` gives it;
+        // no other call needs resolving.
+        let cat = self.cat;
+        let mut names: std::collections::HashSet<crate::intern::Sym> = cat
+            .offload_paths
+            .iter()
+            .chain(&cat.user_offload_paths)
+            .filter_map(|p| p.last().copied())
+            .chain(cat.offload_methods.iter().chain(&cat.user_offload_methods).map(|(_, m)| *m))
+            .collect();
+        names.extend(self.other_names());
+        let may_offload = |call: &CallSite| match &call.callee {
+            Callee::Path { path, .. } => path.segs.last().is_some_and(|n| names.contains(n)),
+            Callee::Method { name, .. } => names.contains(name),
+            Callee::Other => false,
+        };
         let fns: Vec<FnRef> = self.all_fns().collect();
         fns.par_iter()
             .copied()
@@ -147,7 +164,8 @@ impl Model<'_> {
                 let func = self.func(f);
                 !func.params.is_empty()
                     && func.calls.iter().enumerate().any(|(i, call)| {
-                        call.args.iter().any(|a| matches!(a, ValueSrc::Local(b) if func.params.contains(b)))
+                        may_offload(call)
+                            && call.args.iter().any(|a| matches!(a, ValueSrc::Local(b) if func.params.contains(b)))
                             && self.is_offload_call(f, CallId(i as u32))
                     })
             })

@@ -6,6 +6,7 @@ pub mod apis;
 pub mod callgraph;
 pub mod context;
 pub mod db;
+mod memo;
 pub mod resolve;
 pub mod types;
 
@@ -81,25 +82,43 @@ pub struct Model<'a> {
     pub modules: Vec<ModuleNode>,
     pub mod_of: HashMap<(u32, ModIdx), ModId>,
     pub wk: WellKnown,
-    /// Impl blocks by the local struct they are for.
-    pub impls_by_struct: HashMap<(u32, StructIdx), Vec<(u32, ImplIdx)>>,
-    /// Impl blocks by the workspace trait they implement.
-    pub impls_by_trait: HashMap<(u32, TraitIdx), Vec<(u32, ImplIdx)>>,
+    /// Impl blocks by the names their headers write, resolved lazily into the two memos below.
+    impl_index: ImplIndex,
+    impls_of_struct_memo: memo::Memo<(u32, StructIdx), ImplList>,
+    impls_of_trait_memo: memo::Memo<(u32, TraitIdx), ImplList>,
     /// Workspace fns that hand a parameter to an offload API.
     pub offload_wrappers: std::collections::HashSet<FnRef>,
     /// Library crates of the workspace by name (the first one, when two share a name).
     pub lib_crates: HashMap<Sym, ModId>,
-    /// For scopes with many items: item positions by name.
-    pub big_scopes: HashMap<(u32, ScopeId), HashMap<Sym, Vec<u32>>>,
+    /// For scopes with many items: (name, position) of every item, sorted, so that the items of
+    /// a name are found by binary search. One allocation per scope: generated modules declare
+    /// hundreds of thousands of items in all, and a list per name cost 58 MB on the bench corpus.
+    pub big_scopes: HashMap<(u32, ScopeId), ItemsByName>,
     // The caches are shared by the threads that classify calls; a lock costs little next to what
     // a cache hit saves.
     lookup_cache: resolve::LookupCache,
     /// Memoised call return types, by (fn, call).
-    ret_cache: std::sync::Mutex<rustc_hash::FxHashMap<(FnRef, CallId), RTy>>,
+    ret_cache: memo::Memo<(FnRef, CallId), RTy>,
     /// Memoised method lookups on local types.
-    method_cache: std::sync::Mutex<rustc_hash::FxHashMap<(u32, StructIdx, Sym), Option<FnRef>>>,
+    method_cache: memo::Memo<(u32, StructIdx, Sym), Option<FnRef>>,
     /// The database role of every call that has one, by fn, computed once on first use.
     db_index: std::sync::OnceLock<db::DbIndex>,
+}
+
+/// Impl blocks (file, impl), in file order.
+pub type ImplList = std::sync::Arc<[(u32, ImplIdx)]>;
+
+/// The (name, position) of each item of a scope, sorted.
+pub type ItemsByName = Box<[(Sym, u32)]>;
+
+/// Impl blocks by the last segment of their self type and of their trait, as written.
+#[derive(Default)]
+struct ImplIndex {
+    by_self_name: HashMap<Sym, Vec<(u32, ImplIdx)>>,
+    by_trait_name: HashMap<Sym, Vec<(u32, ImplIdx)>>,
+    /// The other names a type or trait is given: `use a::Repo as Store` and `type Store = Repo`
+    /// file `Store` under `Repo`.
+    renames: HashMap<Sym, Vec<Sym>>,
 }
 
 impl<'a> Model<'a> {
@@ -134,8 +153,9 @@ impl<'a> Model<'a> {
             modules: Vec::new(),
             mod_of: HashMap::default(),
             wk,
-            impls_by_struct: HashMap::default(),
-            impls_by_trait: HashMap::default(),
+            impl_index: ImplIndex::default(),
+            impls_of_struct_memo: Default::default(),
+            impls_of_trait_memo: Default::default(),
             offload_wrappers: std::collections::HashSet::new(),
             lib_crates: HashMap::default(),
             big_scopes: HashMap::default(),
@@ -216,7 +236,10 @@ impl<'a> Model<'a> {
                 .crates
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| c.package_dir.is_empty() || path.starts_with(&format!("{}/", c.package_dir)))
+                .filter(|(_, c)| {
+                    c.package_dir.is_empty()
+                        || path.strip_prefix(c.package_dir.as_str()).is_some_and(|rest| rest.starts_with('/'))
+                })
                 .max_by_key(|(i, c)| (c.package_dir.len(), c.kind == CrateKind::Lib, std::cmp::Reverse(*i)))
                 .map(|(i, _)| i);
             if let Some(ci) = owner {
@@ -366,34 +389,130 @@ impl<'a> Model<'a> {
         for (file, facts) in self.files.iter().enumerate() {
             for (s, scope) in facts.iter().flat_map(|f| f.scopes.iter().enumerate()) {
                 if scope.items.len() >= BIG {
-                    let mut index: HashMap<Sym, Vec<u32>> = HashMap::default();
-                    for (i, item) in scope.items.iter().enumerate() {
-                        index.entry(item.name).or_default().push(i as u32);
-                    }
-                    self.big_scopes.insert((file as u32, ScopeId(s as u32)), index);
+                    let mut index: Vec<(Sym, u32)> =
+                        scope.items.iter().enumerate().map(|(i, item)| (item.name, i as u32)).collect();
+                    index.sort_unstable();
+                    self.big_scopes.insert((file as u32, ScopeId(s as u32)), index.into());
                 }
             }
         }
     }
 
+    /// Files every impl block under the name its header writes for its self type and its trait
+    /// (`Repo` for `impl db::Repo`, `Display` for `impl fmt::Display for X`), without resolving
+    /// anything: most impls of a large workspace are never asked about, and resolving them all
+    /// up front was most of the model's build time. `impls_of_struct`/`impls_of_trait` resolve
+    /// the candidates of one type when first asked.
     fn index_impls(&mut self) {
-        let mut by_struct: HashMap<(u32, StructIdx), Vec<(u32, ImplIdx)>> = HashMap::default();
-        let mut by_trait: HashMap<(u32, TraitIdx), Vec<(u32, ImplIdx)>> = HashMap::default();
-        for file in 0..self.files.len() as u32 {
-            for (i, imp) in self.file(file).impls.iter().enumerate() {
-                let id = (file, ImplIdx(i as u32));
-                if let RTy::Local(types::LocalTy::Struct(f, s), _) = self.resolve_ty(file, imp.scope, &imp.self_ty) {
-                    by_struct.entry((f, s)).or_default().push(id);
+        let mut index = ImplIndex::default();
+        for facts in self.files.iter().flatten() {
+            for scope in &facts.scopes {
+                // `use a::Repo as Store;` and `type Store = Repo;`: an impl may name a type or a
+                // trait by another name than its own.
+                for u in &scope.uses {
+                    if let (Some(alias), Some(&original)) = (u.alias, u.path.segs.last()) {
+                        if alias != original {
+                            index.renames.entry(original).or_default().push(alias);
+                        }
+                    }
                 }
-                if let Some(tp) = &imp.trait_path {
-                    if let Some(Res::Trait(tf, t)) = self.resolve_path(file, imp.scope, tp, resolve::Ns::Type) {
-                        by_trait.entry((tf, t)).or_default().push(id);
+                for item in &scope.items {
+                    if let ItemKind::TypeAlias(a) = item.kind {
+                        if let Ty::Path { path, .. } = &facts.aliases[a.idx()].ty {
+                            if let Some(&original) = path.segs.last().filter(|&&o| o != item.name) {
+                                index.renames.entry(original).or_default().push(item.name);
+                            }
+                        }
                     }
                 }
             }
         }
-        self.impls_by_struct = by_struct;
-        self.impls_by_trait = by_trait;
+        for (file, facts) in self.files.iter().enumerate() {
+            for (i, imp) in facts.iter().flat_map(|f| f.impls.iter().enumerate()) {
+                let id = (file as u32, ImplIdx(i as u32));
+                if let Ty::Path { path, .. } = &imp.self_ty {
+                    if let Some(&name) = path.segs.last() {
+                        index.by_self_name.entry(name).or_default().push(id);
+                    }
+                }
+                if let Some(&name) = imp.trait_path.as_ref().and_then(|p| p.segs.last()) {
+                    index.by_trait_name.entry(name).or_default().push(id);
+                }
+            }
+        }
+        self.impl_index = index;
+    }
+
+    /// Every name that a `use .. as` or a type alias gives to something named otherwise.
+    pub(crate) fn other_names(&self) -> impl Iterator<Item = Sym> + '_ {
+        self.impl_index.renames.values().flatten().copied()
+    }
+
+    /// The impls filed under `name` or under any name it is given elsewhere (`use .. as`, type
+    /// aliases, followed from alias to alias), before resolution.
+    fn impl_candidates(&self, name: Sym, filed: &HashMap<Sym, Vec<(u32, ImplIdx)>>) -> Vec<(u32, ImplIdx)> {
+        let renames = &self.impl_index.renames;
+        let mut names = vec![name];
+        let mut i = 0;
+        while let Some(&n) = names.get(i) {
+            for &other in renames.get(&n).into_iter().flatten() {
+                if !names.contains(&other) {
+                    names.push(other);
+                }
+            }
+            i += 1;
+        }
+        let mut found: Vec<(u32, ImplIdx)> =
+            names.iter().flat_map(|n| filed.get(n).into_iter().flatten()).copied().collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    /// The impl blocks of a local struct, in file order.
+    pub fn impls_of_struct(&self, file: u32, s: StructIdx) -> ImplList {
+        if let Some(hit) = self.impls_of_struct_memo.get(&(file, s)) {
+            return hit;
+        }
+        let name = self.file(file).structs[s.idx()].name;
+        let found: Vec<(u32, ImplIdx)> = self
+            .impl_candidates(name, &self.impl_index.by_self_name)
+            .into_iter()
+            .filter(|&(ifile, imp)| {
+                let facts = self.file(ifile);
+                let imp_facts = &facts.impls[imp.idx()];
+                matches!(
+                    self.resolve_ty(ifile, imp_facts.scope, &imp_facts.self_ty),
+                    RTy::Local(types::LocalTy::Struct(f, st), _) if (f, st) == (file, s)
+                )
+            })
+            .collect();
+        let found: ImplList = found.into();
+        self.impls_of_struct_memo.insert((file, s), found.clone());
+        found
+    }
+
+    /// The impl blocks of a workspace trait, in file order.
+    pub fn impls_of_trait(&self, file: u32, t: TraitIdx) -> ImplList {
+        if let Some(hit) = self.impls_of_trait_memo.get(&(file, t)) {
+            return hit;
+        }
+        let name = self.file(file).traits[t.idx()].name;
+        let found: Vec<(u32, ImplIdx)> = self
+            .impl_candidates(name, &self.impl_index.by_trait_name)
+            .into_iter()
+            .filter(|&(ifile, imp)| {
+                let imp_facts = &self.file(ifile).impls[imp.idx()];
+                let resolved = imp_facts
+                    .trait_path
+                    .as_ref()
+                    .and_then(|tp| self.resolve_path(ifile, imp_facts.scope, tp, resolve::Ns::Type));
+                resolved == Some(Res::Trait(file, t))
+            })
+            .collect();
+        let found: ImplList = found.into();
+        self.impls_of_trait_memo.insert((file, t), found.clone());
+        found
     }
 
     // ----- display -----------------------------------------------------------------------------

@@ -70,12 +70,7 @@ pub struct Guard {
 }
 
 /// Memoised answers of `lookup_in_scope`, by (file, scope, name, namespace).
-pub type LookupCache = std::sync::Mutex<rustc_hash::FxHashMap<(u32, ScopeId, Sym, Ns), Option<Res>>>;
-
-/// Locks a cache; a poisoned lock (a panic elsewhere) still holds valid entries.
-pub(crate) fn locked<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub type LookupCache = super::memo::Memo<(u32, ScopeId, Sym, Ns), Option<Res>>;
 
 /// Imports deeper than this are not followed (the answer is then not cached). With each scope
 /// walked at most once per query, depth costs stack, not time.
@@ -196,9 +191,14 @@ impl Model<'_> {
     }
 
     fn lookup_in_scope(&self, file: u32, s: ScopeId, name: Sym, ns: Ns, guard: &mut Guard) -> Option<Res> {
+        // A scope without `use`s (an impl's, a fn's generics, most modules) answers from its own
+        // items at once: memoising it would cost more than it saves, and filled most of the memo.
+        if self.file(file).scope(s).uses.is_empty() {
+            return self.lookup_in_items(file, s, name, ns);
+        }
         let key = (file, s, name, ns);
-        if let Some(hit) = locked(&self.lookup_cache).get(&key) {
-            return hit.clone();
+        if let Some(hit) = self.lookup_cache.get(&key) {
+            return hit;
         }
         if let Some(&low) = guard.empty.get(&key) {
             // Empty before in this query; its cuts still count for whoever asks again.
@@ -223,7 +223,7 @@ impl Model<'_> {
         guard.stack.pop();
         let inner_low = guard.low.filter(|&l| l < depth);
         if inner_low.is_none() {
-            locked(&self.lookup_cache).insert(key, found.clone());
+            self.lookup_cache.insert(key, found.clone());
         } else if found.is_none() {
             guard.empty.insert(key, inner_low);
         }
@@ -235,25 +235,10 @@ impl Model<'_> {
     }
 
     fn lookup_in_scope_inner(&self, file: u32, s: ScopeId, name: Sym, ns: Ns, guard: &mut Guard) -> Option<Res> {
-        let facts = self.file(file);
-        let sc = facts.scope(s);
-        match self.big_scopes.get(&(file, s)) {
-            // Generated modules declare tens of thousands of items: those are looked up by name.
-            Some(index) => {
-                for &i in index.get(&name).map(Vec::as_slice).unwrap_or(&[]) {
-                    if let Some(r) = self.item_res(file, s, &sc.items[i as usize], ns) {
-                        return Some(r);
-                    }
-                }
-            }
-            None => {
-                for item in sc.items.iter().filter(|i| i.name == name) {
-                    if let Some(r) = self.item_res(file, s, item, ns) {
-                        return Some(r);
-                    }
-                }
-            }
+        if let Some(r) = self.lookup_in_items(file, s, name, ns) {
+            return Some(r);
         }
+        let sc = self.file(file).scope(s);
         for u in sc.uses.iter().filter(|u| u.alias == Some(name)) {
             if let Some(r) = self.resolve_path_guarded(file, s, &u.path, ns, guard) {
                 return Some(r);
@@ -286,6 +271,22 @@ impl Model<'_> {
             return Some(Res::Ext(v.into()));
         }
         None
+    }
+
+    /// The first item of a scope named `name` that lives in namespace `ns`.
+    fn lookup_in_items(&self, file: u32, s: ScopeId, name: Sym, ns: Ns) -> Option<Res> {
+        let sc = self.file(file).scope(s);
+        match self.big_scopes.get(&(file, s)) {
+            // Generated modules declare tens of thousands of items: those are looked up by name.
+            Some(index) => {
+                let first = index.partition_point(|&(n, _)| n < name);
+                index[first..]
+                    .iter()
+                    .take_while(|&&(n, _)| n == name)
+                    .find_map(|&(_, i)| self.item_res(file, s, &sc.items[i as usize], ns))
+            }
+            None => sc.items.iter().filter(|i| i.name == name).find_map(|item| self.item_res(file, s, item, ns)),
+        }
     }
 
     fn item_res(&self, file: u32, scope: ScopeId, item: &Item, ns: Ns) -> Option<Res> {
@@ -386,7 +387,7 @@ impl Model<'_> {
     /// default method): resolved only when the trait has exactly one implementation in the
     /// workspace; with more, the callee is unknown and no claim is made.
     pub fn dispatch(&self, file: u32, t: TraitIdx, name: Sym) -> Option<FnRef> {
-        let impls = self.impls_by_trait.get(&(file, t)).map(Vec::as_slice).unwrap_or(&[]);
+        let impls = self.impls_of_trait(file, t);
         let default = || {
             self.file(file).traits[t.idx()]
                 .methods
@@ -395,7 +396,7 @@ impl Model<'_> {
                 .and_then(|(_, f)| *f)
                 .map(|func| FnRef { file, func })
         };
-        match impls {
+        match &*impls {
             [] => None,
             [(ifile, imp)] => {
                 let facts = self.file(*ifile);
@@ -430,19 +431,19 @@ impl Model<'_> {
 
     /// A method of a local struct, from its inherent impls first, then its trait impls.
     pub fn find_method(&self, file: u32, s: StructIdx, name: Sym) -> Option<FnRef> {
-        if let Some(hit) = locked(&self.method_cache).get(&(file, s, name)) {
-            return *hit;
+        if let Some(hit) = self.method_cache.get(&(file, s, name)) {
+            return hit;
         }
         let found = self.find_method_uncached(file, s, name);
-        locked(&self.method_cache).insert((file, s, name), found);
+        self.method_cache.insert((file, s, name), found);
         found
     }
 
     fn find_method_uncached(&self, file: u32, s: StructIdx, name: Sym) -> Option<FnRef> {
-        let impls = self.impls_by_struct.get(&(file, s))?;
+        let impls = self.impls_of_struct(file, s);
         let mut found = None;
         for inherent in [true, false] {
-            for &(ifile, imp) in impls {
+            for &(ifile, imp) in impls.iter() {
                 let facts = self.file(ifile);
                 let imp_facts = &facts.impls[imp.idx()];
                 if imp_facts.trait_path.is_none() != inherent {

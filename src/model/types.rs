@@ -3,7 +3,7 @@
 //! methods. `Option`, `Result` and smart pointers are looked through. Anything else is `Unknown`,
 //! and rules make no claim about an unknown receiver.
 
-use super::resolve::{locked, Ns, Res, Target};
+use super::resolve::{Ns, Res, Target};
 use super::{FnRef, Model};
 use crate::catalogue::{FnReturn, SymPath};
 use crate::intern::Sym;
@@ -201,8 +201,8 @@ impl Model<'_> {
 
     /// The type a call site returns.
     pub fn call_ret(&self, f: FnRef, id: CallId, depth: u32) -> RTy {
-        if let Some(hit) = locked(&self.ret_cache).get(&(f, id)) {
-            return hit.clone();
+        if let Some(hit) = self.ret_cache.get(&(f, id)) {
+            return hit;
         }
         if depth > MAX_TYPE_DEPTH {
             TRUNCATED.with(|t| t.set(true));
@@ -212,7 +212,7 @@ impl Model<'_> {
         let ty = self.call_ret_uncached(f, id, depth);
         let truncated = TRUNCATED.with(|t| t.get());
         if !truncated {
-            locked(&self.ret_cache).insert((f, id), ty.clone());
+            self.ret_cache.insert((f, id), ty.clone());
         }
         TRUNCATED.with(|t| t.set(truncated | outer));
         ty
