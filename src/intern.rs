@@ -1,9 +1,10 @@
 //! Interned identifiers shared by every parsing thread, so facts hold 4-byte symbols instead of strings.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+
+use rustc_hash::FxHashMap;
 
 /// An interned string. Only meaningful together with the `Interner`/`Names` that made it, so it is
 /// serialized through `codec`, which maps it to an index into a string table of its own.
@@ -77,7 +78,8 @@ thread_local! {
     // Per-thread cache: most identifiers repeat (`self`, `new`, `unwrap`), so the shared lock is only
     // taken the first time a thread sees a string. Keyed by interner id so that two analyses in one
     // process never mix symbols.
-    static CACHE: RefCell<(u64, HashMap<Box<str>, Sym>)> = RefCell::new((0, HashMap::new()));
+    // Fx, not SipHash: interning is on the hot path of parsing, and these keys are identifiers.
+    static CACHE: RefCell<(u64, FxHashMap<Box<str>, Sym>)> = RefCell::new((0, FxHashMap::default()));
 }
 
 /// Thread-safe interner used while files are parsed in parallel.
@@ -89,7 +91,7 @@ pub struct Interner {
 /// Each string is stored once, shared by the map and the list.
 #[derive(Default)]
 struct Table {
-    map: HashMap<std::sync::Arc<str>, Sym>,
+    map: FxHashMap<std::sync::Arc<str>, Sym>,
     strings: Vec<std::sync::Arc<str>>,
 }
 
@@ -131,7 +133,7 @@ impl Interner {
 
     /// Frees this thread's cache; parsing threads call it when the parallel phase ends.
     pub fn release_thread_cache() {
-        CACHE.with(|cache| *cache.borrow_mut() = (0, HashMap::new()));
+        CACHE.with(|cache| *cache.borrow_mut() = (0, FxHashMap::default()));
     }
 
     /// Ends the parallel phase: the table becomes a plain single-threaded one.

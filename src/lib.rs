@@ -12,6 +12,7 @@ pub mod diff;
 pub mod findings;
 pub mod intern;
 pub mod lines;
+pub mod memory;
 pub mod model;
 pub mod parse;
 pub mod report;
@@ -270,7 +271,8 @@ fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner, cache: 
         column: None,
         message,
     };
-    let bytes = match loader.load(path) {
+    // The text is scratch; facts decoded from the cache are not (see `memory`).
+    let bytes = match memory::scratch(|| loader.load(path)) {
         Ok(b) => b,
         Err(e) => return (None, Some(io_error(e)), 0),
     };
@@ -288,7 +290,7 @@ fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner, cache: 
         }
     };
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let text = parse::source_text(&raw);
+        let text = memory::scratch(|| parse::source_text(&raw));
         let outcome = parse::parse_facts(&text, interner);
         // Spans of this file are no longer needed; free proc-macro2's per-thread source map.
         proc_macro2::extra::invalidate_current_thread_spans();

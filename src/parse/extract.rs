@@ -1394,8 +1394,10 @@ impl<'i> Extractor<'i> {
             return ValueSrc::Unknown;
         }
         self.macro_depth += 1;
-        for chunk in split_macro_tokens(m.tokens.clone()) {
-            if let Ok(e) = syn::parse2::<syn::Expr>(chunk) {
+        // The macro's own syntax tree is scratch, like the file's (see `crate::memory`).
+        let chunks = crate::memory::scratch(|| split_macro_tokens(m.tokens.clone()));
+        for chunk in chunks {
+            if let Ok(e) = crate::memory::scratch(|| syn::parse2::<syn::Expr>(chunk)) {
                 self.expr(&e);
             }
         }
@@ -1407,13 +1409,16 @@ impl<'i> Extractor<'i> {
     /// its interpolated values (implicit `{name}` captures included). `None` when the template is
     /// not a literal, so the macro is walked like any other.
     fn format_mac(&mut self, m: &syn::Macro, name: &str) -> Option<ValueSrc> {
-        let mut chunks = split_macro_tokens(m.tokens.clone()).into_iter();
-        let target = match name {
-            "format" => None,
-            _ => Some(syn::parse2::<syn::Expr>(chunks.next()?).ok()?),
-        };
-        let template: syn::LitStr = syn::parse2(chunks.next()?).ok()?;
-        let args: Vec<syn::Expr> = chunks.map(syn::parse2::<syn::Expr>).collect::<Result<_, _>>().ok()?;
+        let (target, template, args) = crate::memory::scratch(|| {
+            let mut chunks = split_macro_tokens(m.tokens.clone()).into_iter();
+            let target = match name {
+                "format" => None,
+                _ => Some(syn::parse2::<syn::Expr>(chunks.next()?).ok()?),
+            };
+            let template: syn::LitStr = syn::parse2(chunks.next()?).ok()?;
+            let args: Vec<syn::Expr> = chunks.map(syn::parse2::<syn::Expr>).collect::<Result<_, _>>().ok()?;
+            Some((target, template, args))
+        })?;
         self.macro_depth += 1;
         let target = target.map(|t| self.expr(&t));
         let mut positional = Vec::new();

@@ -38,16 +38,24 @@ pub fn parse_facts(text: &str, interner: &Interner) -> Result<FileFacts, SyntaxE
     };
     // Lexing keeps its own stack, so it survives any nesting; the depth is checked before syn
     // recurses into it. syn then parses these tokens, which is all `parse_str` would do.
-    let tokens: proc_macro2::TokenStream =
-        text.parse().map_err(|e: proc_macro2::LexError| to_error(e.span(), e.to_string()))?;
-    if let Some(span) = too_deep(&tokens) {
+    // Tokens and tree are scratch, the facts are not (see `crate::memory`).
+    let tokens: proc_macro2::TokenStream = crate::memory::scratch(|| text.parse())
+        .map_err(|e: proc_macro2::LexError| to_error(e.span(), e.to_string()))?;
+    // Nesting cannot be deeper than the number of opening brackets in the text, so nearly every
+    // file skips the walk over its tokens.
+    let may_be_too_deep = text.bytes().filter(|b| matches!(b, b'(' | b'[' | b'{')).count() >= MAX_NESTING;
+    if let Some(span) = may_be_too_deep.then(|| too_deep(&tokens)).flatten() {
         return Err(to_error(span, format!("nesting deeper than {MAX_NESTING} levels; this file is not analysed")));
     }
-    let file = syn::parse2::<syn::File>(tokens).map_err(|e| to_error(e.span(), e.to_string()))?;
-    let mut facts = extract::Extractor::new(interner).extract_file(&file);
-    // Comments never reach syn: suppression directives come from the text itself.
-    facts.directives = crate::suppress::scan(text);
-    facts.shrink();
+    let file =
+        crate::memory::scratch(|| syn::parse2::<syn::File>(tokens)).map_err(|e| to_error(e.span(), e.to_string()))?;
+    let facts = crate::memory::lasting(|| {
+        let mut facts = extract::Extractor::new(interner).extract_file(&file);
+        // Comments never reach syn: suppression directives come from the text itself.
+        facts.directives = crate::suppress::scan(text);
+        facts.shrink();
+        facts
+    });
     // Dropping a deeply nested tree recurses as deep as parsing did; do it here, on the parsing
     // thread with its large stack, not on whichever thread would drop it later.
     drop(file);
