@@ -16,8 +16,8 @@ pub struct Sym(pub u32);
 /// a symbol of the current interner. Outside an encode or decode, a symbol cannot be serialized.
 pub mod codec {
     use super::Sym;
+    use rustc_hash::FxHashMap as HashMap;
     use std::cell::RefCell;
-    use std::collections::HashMap;
 
     /// Positions given so far, and the symbols in position order.
     type Table = (HashMap<Sym, u32>, Vec<Sym>);
@@ -28,7 +28,7 @@ pub mod codec {
     }
 
     pub fn begin_encode() {
-        ENCODING.with(|e| *e.borrow_mut() = Some((HashMap::new(), Vec::new())));
+        ENCODING.with(|e| *e.borrow_mut() = Some((HashMap::default(), Vec::new())));
     }
 
     /// The symbols written since `begin_encode`, in table order.
