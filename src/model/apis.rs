@@ -111,7 +111,7 @@ impl Model<'_> {
             Owner::Impl(i) => {
                 let imp = &self.file(g.file).impls[i.idx()];
                 let Ty::Path { path, .. } = &imp.self_ty else { return None };
-                let ty_name = *path.segs.last()?;
+                let ty_name = *path.segs().last()?;
                 Some((Some(self.module_path_of(g, ty_name)), func.name))
             }
             Owner::Trait(_) => None,

@@ -153,7 +153,7 @@ impl Model<'_> {
             .collect();
         names.extend(self.other_names());
         let may_offload = |call: &CallSite| match &call.callee {
-            Callee::Path { path, .. } => path.segs.last().is_some_and(|n| names.contains(n)),
+            Callee::Path { path, .. } => path.segs().last().is_some_and(|n| names.contains(n)),
             Callee::Method { name, .. } => names.contains(name),
             Callee::Other => false,
         };

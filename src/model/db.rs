@@ -95,7 +95,7 @@ impl Model<'_> {
 
     fn compute_db_role(&self, f: FnRef, call: &CallSite) -> Option<(DbRole, SymPath)> {
         let name = match &call.callee {
-            Callee::Path { path, .. } => *path.segs.last()?,
+            Callee::Path { path, .. } => *path.segs().last()?,
             Callee::Method { name, .. } => *name,
             Callee::Other => return None,
         };
@@ -377,7 +377,7 @@ impl Callers {
             Owner::Impl(i) => model.file(g.file).impls[i.idx()]
                 .trait_path
                 .as_ref()
-                .and_then(|p| p.segs.last())
+                .and_then(|p| p.segs().last())
                 .is_some_and(|s| model.names.str(*s) == "Drop"),
             _ => false,
         }
@@ -613,12 +613,12 @@ impl Model<'_> {
     fn ty_is_number(&self, t: &Ty) -> bool {
         match t {
             Ty::Path { path, args } => {
-                let Some(last) = path.segs.last().map(|s| self.names.str(*s)) else { return false };
+                let Some(last) = path.segs().last().map(|s| self.names.str(*s)) else { return false };
                 if last == "Option" && args.len() == 1 {
                     return self.ty_is_number(&args[0]);
                 }
                 args.is_empty()
-                    && ((path.segs.len() == 1 && crate::parse::extract::NUMBER_TYPES.contains(&last))
+                    && ((path.segs().len() == 1 && crate::parse::extract::NUMBER_TYPES.contains(&last))
                         || SCALAR_TYPES.contains(&last))
             }
             _ => false,
@@ -716,7 +716,7 @@ impl Model<'_> {
             ValueSrc::SelfValue => "self".to_string(),
             ValueSrc::Field(base, name) => format!("{}.{}", self.describe_value(f, base), self.names.str(*name)),
             ValueSrc::TupleField(base, i) => format!("{}.{i}", self.describe_value(f, base)),
-            ValueSrc::Path(p) => self.names.join(&p.segs),
+            ValueSrc::Path(p) => self.names.join(p.segs()),
             ValueSrc::Call(id) => match &func.calls[id.idx()].callee {
                 Callee::Method { receiver, name } => {
                     let args = if func.calls[id.idx()].args.is_empty() { "()" } else { "(..)" };
@@ -724,7 +724,7 @@ impl Model<'_> {
                 }
                 Callee::Path { path, .. } => {
                     let args = if func.calls[id.idx()].args.is_empty() { "()" } else { "(..)" };
-                    format!("{}{args}", self.names.join(&path.segs))
+                    format!("{}{args}", self.names.join(path.segs()))
                 }
                 Callee::Other => "a call".to_string(),
             },

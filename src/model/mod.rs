@@ -410,7 +410,7 @@ impl<'a> Model<'a> {
                 // `use a::Repo as Store;` and `type Store = Repo;`: an impl may name a type or a
                 // trait by another name than its own.
                 for u in &scope.uses {
-                    if let (Some(alias), Some(&original)) = (u.alias, u.path.segs.last()) {
+                    if let (Some(alias), Some(&original)) = (u.alias, u.path.segs().last()) {
                         if alias != original {
                             index.renames.entry(original).or_default().push(alias);
                         }
@@ -419,7 +419,7 @@ impl<'a> Model<'a> {
                 for item in &scope.items {
                     if let ItemKind::TypeAlias(a) = item.kind {
                         if let Ty::Path { path, .. } = &facts.aliases[a.idx()].ty {
-                            if let Some(&original) = path.segs.last().filter(|&&o| o != item.name) {
+                            if let Some(&original) = path.segs().last().filter(|&&o| o != item.name) {
                                 index.renames.entry(original).or_default().push(item.name);
                             }
                         }
@@ -431,11 +431,11 @@ impl<'a> Model<'a> {
             for (i, imp) in facts.iter().flat_map(|f| f.impls.iter().enumerate()) {
                 let id = (file as u32, ImplIdx(i as u32));
                 if let Ty::Path { path, .. } = &imp.self_ty {
-                    if let Some(&name) = path.segs.last() {
+                    if let Some(&name) = path.segs().last() {
                         index.by_self_name.entry(name).or_default().push(id);
                     }
                 }
-                if let Some(&name) = imp.trait_path.as_ref().and_then(|p| p.segs.last()) {
+                if let Some(&name) = imp.trait_path.as_ref().and_then(|p| p.segs().last()) {
                     index.by_trait_name.entry(name).or_default().push(id);
                 }
             }
@@ -528,7 +528,7 @@ impl<'a> Model<'a> {
         match func.owner {
             Owner::Impl(i) => {
                 if let Ty::Path { path, .. } = &facts.impls[i.idx()].self_ty {
-                    if let Some(last) = path.segs.last() {
+                    if let Some(last) = path.segs().last() {
                         out.push_str("::");
                         out.push_str(self.names.str(*last));
                     }
@@ -552,8 +552,8 @@ impl<'a> Model<'a> {
         let name = self.names.str(func.name);
         match func.owner {
             Owner::Impl(i) => match &facts.impls[i.idx()].self_ty {
-                Ty::Path { path, .. } if !path.segs.is_empty() => {
-                    format!("{}::{name}", self.names.str(path.segs[path.segs.len() - 1]))
+                Ty::Path { path, .. } if !path.segs().is_empty() => {
+                    format!("{}::{name}", self.names.str(path.segs()[path.segs().len() - 1]))
                 }
                 _ => name.to_string(),
             },

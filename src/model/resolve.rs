@@ -82,12 +82,12 @@ impl Model<'_> {
     }
 
     fn resolve_path_guarded(&self, file: u32, scope: ScopeId, path: &Path, ns: Ns, guard: &mut Guard) -> Option<Res> {
-        let segs = &path.segs;
+        let segs = &path.segs();
         let first = *segs.first()?;
         let wk = &self.wk;
         let module = self.module_of_scope(file, scope)?;
         let ns_at = |i: usize| if i + 1 == segs.len() { ns } else { Ns::Module };
-        let mut res = if path.global {
+        let mut res = if path.global() {
             self.extern_crate(module, first).unwrap_or_else(|| Res::Ext(Box::new([first])))
         } else if first == wk.crate_ {
             Res::Mod(self.crates[self.modules[module.0 as usize].krate as usize].root)
@@ -338,7 +338,7 @@ impl Model<'_> {
     pub fn call_target(&self, f: FnRef, call: &CallSite) -> Target {
         match &call.callee {
             Callee::Path { qself: Some(q), path } => {
-                let Some(&method) = path.segs.last() else { return Target::Unknown };
+                let Some(&method) = path.segs().last() else { return Target::Unknown };
                 let facts = self.func(f);
                 let ty = self.resolve_ty(f.file, facts.outer_scope, q);
                 self.method_target(&ty, method)

@@ -44,8 +44,8 @@ impl Model<'_> {
         }
         match ty {
             Ty::Path { path, args } => {
-                if path.segs.len() == 1 && !path.global {
-                    if let Some((_, t)) = subst.iter().find(|(n, _)| *n == path.segs[0]) {
+                if path.segs().len() == 1 && !path.global() {
+                    if let Some((_, t)) = subst.iter().find(|(n, _)| *n == path.segs()[0]) {
                         return t.clone();
                     }
                 }
@@ -53,10 +53,12 @@ impl Model<'_> {
                     args.iter().map(|a| self.resolve_ty_in(file, scope, a, subst, depth + 1)).collect();
                 match self.resolve_path(file, scope, path, Ns::Type) {
                     // A generic parameter is known only by its trait bound.
-                    Some(Res::Generic) if path.segs.len() == 1 => match self.generic_bound(file, scope, path.segs[0]) {
-                        Some(bound @ Res::Trait(..)) => RTy::Dyn(bound),
-                        _ => RTy::Unknown,
-                    },
+                    Some(Res::Generic) if path.segs().len() == 1 => {
+                        match self.generic_bound(file, scope, path.segs()[0]) {
+                            Some(bound @ Res::Trait(..)) => RTy::Dyn(bound),
+                            _ => RTy::Unknown,
+                        }
+                    }
                     Some(res) => self.norm(self.res_to_ty_in(file, res, &args, depth + 1)),
                     None => RTy::Unknown,
                 }

@@ -241,7 +241,7 @@ impl<'i> Extractor<'i> {
                 if e.ident != "self" {
                     self.facts.extern_crates.push((krate, alias));
                     let is_pub = !matches!(e.vis, syn::Visibility::Inherited);
-                    let path = Path { global: true, segs: Box::new([krate]) };
+                    let path = Path::new(true, &[krate]);
                     self.facts.scopes[scope.idx()].uses.push(UseEntry { path, alias: Some(alias), is_pub });
                 }
             }
@@ -409,8 +409,7 @@ impl<'i> Extractor<'i> {
         is_pub: bool,
         out: &mut Vec<UseEntry>,
     ) {
-        let entry =
-            |segs: Vec<Sym>, alias: Option<Sym>| UseEntry { path: Path { global, segs: segs.into() }, alias, is_pub };
+        let entry = |segs: Vec<Sym>, alias: Option<Sym>| UseEntry { path: Path::new(global, &segs), alias, is_pub };
         match tree {
             syn::UseTree::Path(p) => {
                 prefix.push(self.ident(&p.ident));
@@ -1163,7 +1162,7 @@ impl<'i> Extractor<'i> {
         let ValueSrc::Call(id) = v else { return None };
         let call = &self.fn_stack.last()?.facts.calls[id.idx()];
         let name = match &call.callee {
-            Callee::Path { path, .. } => path.segs.last().copied(),
+            Callee::Path { path, .. } => path.segs().last().copied(),
             Callee::Method { name, .. } => Some(*name),
             Callee::Other => None,
         };
@@ -1294,7 +1293,7 @@ impl<'i> Extractor<'i> {
                     let mut path = self.path(&p.path);
                     if let Some(q) = &p.qself {
                         // `<T as Trait>::f`: keep `Trait::f`; `<T>::f`: keep `f` with `T` as qself.
-                        path.segs = path.segs[q.position.min(path.segs.len())..].to_vec().into();
+                        path = Path::new(path.global(), &path.segs()[q.position.min(path.segs().len())..]);
                     }
                     Callee::Path { qself, path }
                 }
@@ -1310,7 +1309,7 @@ impl<'i> Extractor<'i> {
             end: c.paren_token.span.close().byte_range().end as u32,
         };
         if let (Callee::Path { path, .. }, [ValueSrc::Local(b)]) = (&callee, &*args) {
-            if path.segs.last() == Some(&self.kw.drop) {
+            if path.segs().last() == Some(&self.kw.drop) {
                 let b = *b;
                 self.cur().facts.drops.push((b, id));
             }
@@ -1453,7 +1452,7 @@ impl<'i> Extractor<'i> {
                         let sym = self.sym(&n);
                         Some(match self.local(sym) {
                             Some(b) => ValueSrc::Local(b),
-                            None => ValueSrc::Path(Box::new(Path { global: false, segs: Box::new([sym]) })),
+                            None => ValueSrc::Path(Box::new(Path::new(false, &[sym]))),
                         })
                     }
                 },
@@ -1571,7 +1570,8 @@ impl<'i> Extractor<'i> {
     // ----- paths and types ---------------------------------------------------------------------
 
     fn path(&self, p: &syn::Path) -> Path {
-        Path { global: p.leading_colon.is_some(), segs: p.segments.iter().map(|s| self.ident(&s.ident)).collect() }
+        let segs: Vec<Sym> = p.segments.iter().map(|s| self.ident(&s.ident)).collect();
+        Path::new(p.leading_colon.is_some(), &segs)
     }
 
     fn ty(&self, t: &syn::Type) -> Ty {

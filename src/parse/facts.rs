@@ -23,10 +23,82 @@ macro_rules! index_type {
 index_type!(ModIdx, ScopeId, FnIdx, StructIdx, ImplIdx, TraitIdx, StaticIdx, AliasIdx, CallId, CtxId, BindingId);
 
 /// A path as written: `a::b::c`, or `::a::b` when `global`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct Path {
-    pub global: bool,
-    pub segs: Box<[Sym]>,
+///
+/// Up to four segments (nearly every path) are kept inline: paths are in every call, type and
+/// `use`, and a boxed slice for each was a million allocations on the bench corpus. Still 24
+/// bytes, the size of the boxed form.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Path(PathRepr);
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum PathRepr {
+    /// Unused slots hold `Sym(0)`, so that equal paths are equal here too.
+    Inline {
+        global: bool,
+        len: u8,
+        segs: [Sym; INLINE_SEGS],
+    },
+    Heap {
+        global: bool,
+        segs: Box<[Sym]>,
+    },
+}
+
+const INLINE_SEGS: usize = 4;
+
+impl Path {
+    pub fn new(global: bool, segs: &[Sym]) -> Path {
+        if segs.len() <= INLINE_SEGS {
+            let mut inline = [Sym::default(); INLINE_SEGS];
+            inline[..segs.len()].copy_from_slice(segs);
+            Path(PathRepr::Inline { global, len: segs.len() as u8, segs: inline })
+        } else {
+            Path(PathRepr::Heap { global, segs: segs.into() })
+        }
+    }
+
+    pub fn segs(&self) -> &[Sym] {
+        match &self.0 {
+            PathRepr::Inline { len, segs, .. } => &segs[..*len as usize],
+            PathRepr::Heap { segs, .. } => segs,
+        }
+    }
+
+    pub fn global(&self) -> bool {
+        match self.0 {
+            PathRepr::Inline { global, .. } | PathRepr::Heap { global, .. } => global,
+        }
+    }
+}
+
+impl std::fmt::Debug for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Path").field("global", &self.global()).field("segs", &self.segs()).finish()
+    }
+}
+
+// Serialized as the plain struct `{ global, segs }` it replaces.
+impl serde::Serialize for Path {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Path", 2)?;
+        st.serialize_field("global", &self.global())?;
+        st.serialize_field("segs", self.segs())?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Path {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Path, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename = "Path")]
+        struct Plain {
+            global: bool,
+            segs: Vec<Sym>,
+        }
+        let plain = Plain::deserialize(d)?;
+        Ok(Path::new(plain.global, &plain.segs))
+    }
 }
 
 /// A type as written, with references and lifetimes stripped.
@@ -623,5 +695,25 @@ impl FileFacts {
                 (ScopeKind::Block, None) => return ModIdx(0),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_stay_small_and_compare_by_content() {
+        assert_eq!(std::mem::size_of::<Path>(), 24);
+        let segs: Vec<Sym> = (1..=6).map(Sym).collect();
+        for n in 0..=6 {
+            let a = Path::new(n % 2 == 0, &segs[..n]);
+            assert_eq!(a.segs(), &segs[..n]);
+            assert_eq!(a.global(), n % 2 == 0);
+            let copy: Vec<Sym> = segs[..n].to_vec();
+            assert_eq!(a, Path::new(n % 2 == 0, &copy));
+        }
+        assert_ne!(Path::new(false, &segs[..2]), Path::new(false, &segs[..3]));
+        assert_ne!(Path::new(false, &segs[..2]), Path::new(true, &segs[..2]));
     }
 }

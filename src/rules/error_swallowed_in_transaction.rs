@@ -161,7 +161,7 @@ fn used_after(model: &Model, f: FnRef, handle: TxHandle, pos: u32) -> bool {
 fn statement_name(model: &Model, call: &CallSite) -> String {
     match &call.callee {
         Callee::Method { name, .. } => model.names.str(*name).to_string(),
-        Callee::Path { path, .. } => model.names.join(&path.segs),
+        Callee::Path { path, .. } => model.names.join(path.segs()),
         Callee::Other => "the statement".to_string(),
     }
 }

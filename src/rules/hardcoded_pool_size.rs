@@ -41,7 +41,7 @@ impl Rule for HardcodedPoolSize {
                     continue;
                 }
                 let setting =
-                    format!("{}::{}", model.names.str(*path.segs.last().unwrap_or(field)), model.names.str(*field));
+                    format!("{}::{}", model.names.str(*path.segs().last().unwrap_or(field)), model.names.str(*field));
                 out.push(finding(model, f, *span, &setting));
             }
             for &(call_id, arg, span) in &func.db().literal_args {
@@ -54,7 +54,7 @@ impl Rule for HardcodedPoolSize {
                 let setting = match &call.callee {
                     crate::parse::facts::Callee::Method { name, .. } => model.names.str(*name).to_string(),
                     crate::parse::facts::Callee::Path { path, .. } => {
-                        path.segs.iter().map(|s| model.names.str(*s)).collect::<Vec<_>>().join("::")
+                        path.segs().iter().map(|s| model.names.str(*s)).collect::<Vec<_>>().join("::")
                     }
                     crate::parse::facts::Callee::Other => continue,
                 };

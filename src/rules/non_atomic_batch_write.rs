@@ -243,7 +243,7 @@ fn per_item_call(model: &Model, f: FnRef, call: CallId) -> bool {
                 }
                 v = receiver.clone();
             }
-            Callee::Path { path, .. } => return path.segs.last().is_some_and(|s| model.names.str(*s) == "iter"),
+            Callee::Path { path, .. } => return path.segs().last().is_some_and(|s| model.names.str(*s) == "iter"),
             Callee::Other => return false,
         }
     }

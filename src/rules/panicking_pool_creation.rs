@@ -122,7 +122,7 @@ fn fallible_db_call(model: &Model, f: FnRef, id: CallId, depth: u32) -> Option<(
         let mut inner = model.origin_call(g, r)?;
         // `Ok(self.pool.get().await?)`: the value inside the `Ok`.
         if let (Callee::Path { path, .. }, [arg]) = (&gf.calls[inner.idx()].callee, &*gf.calls[inner.idx()].args) {
-            if path.segs.last().is_some_and(|s| matches!(model.names.str(*s), "Ok" | "Some")) {
+            if path.segs().last().is_some_and(|s| matches!(model.names.str(*s), "Ok" | "Some")) {
                 inner = model.origin_call(g, arg)?;
             }
         }
@@ -133,7 +133,7 @@ fn fallible_db_call(model: &Model, f: FnRef, id: CallId, depth: u32) -> Option<(
 fn callee_name(model: &Model, call: &crate::parse::facts::CallSite) -> String {
     match &call.callee {
         Callee::Method { name, .. } => model.names.str(*name).to_string(),
-        Callee::Path { path, .. } => path.segs.last().map(|s| model.names.str(*s).to_string()).unwrap_or_default(),
+        Callee::Path { path, .. } => path.segs().last().map(|s| model.names.str(*s).to_string()).unwrap_or_default(),
         Callee::Other => String::new(),
     }
 }

@@ -57,7 +57,7 @@ impl Rule for RuntimeBoundStatic {
             });
             for v in values.chain(func.bindings.iter().map(|b| &b.init)) {
                 if let Some(p) = static_path(v) {
-                    if p.segs.last().is_some_and(|s| names.contains(s)) {
+                    if p.segs().last().is_some_and(|s| names.contains(s)) {
                         if let Some(Res::Static(sf, si)) = model.resolve_path(f.file, func.outer_scope, p, Ns::Value) {
                             if bound.contains_key(&(sf, si)) && here.insert((sf, si)) {
                                 users.entry((sf, si)).or_default().push(f);

@@ -38,7 +38,7 @@ pub fn sink_name(model: &Model, b: &SqlBuild) -> String {
     let call = &model.func(b.f).calls[b.sink.idx()];
     match &call.callee {
         crate::parse::facts::Callee::Method { name, .. } => model.names.str(*name).to_string(),
-        crate::parse::facts::Callee::Path { path, .. } => model.names.join(&path.segs),
+        crate::parse::facts::Callee::Path { path, .. } => model.names.join(path.segs()),
         crate::parse::facts::Callee::Other => "the statement".to_string(),
     }
 }

@@ -125,7 +125,7 @@ fn wraps(model: &Model, f: FnRef, v: &ValueSrc) -> Option<ValueSrc> {
     let call = &model.func(f).calls[id.idx()];
     match &call.callee {
         Callee::Path { path, .. } => {
-            let last = model.names.str(*path.segs.last()?);
+            let last = model.names.str(*path.segs().last()?);
             (matches!(last, "Ok" | "Some" | "new" | "from") && call.args.len() == 1).then(|| call.args[0].clone())
         }
         Callee::Method { receiver, name } if model.wk.passthrough.contains(name) => Some(receiver.clone()),
