@@ -1768,6 +1768,40 @@ fn cache_project(test: &str) -> TestDir {
     dir
 }
 
+/// The cache follows the tree: a warm run reports what a cold one does, a changed file is
+/// analysed again, and a removed file leaves the pack (the pack is written as facts are made,
+/// then completed with the entries it keeps).
+#[test]
+fn cache_follows_changes_to_the_tree() {
+    let dir = cache_project("cache_follows_changes_to_the_tree");
+    let cache_dir = dir.path.join("target").join("asynclint");
+    let cache_arg = cache_dir.to_string_lossy().into_owned();
+    let cached = ["check", "--format", "json", "--cache-dir", cache_arg.as_str()];
+    let uncached = ["check", "--format", "json", "--no-cache"];
+    let cold = dir.run(&cached);
+    cold.assert_code(1);
+    assert!(!findings_of(&cold.json(), "src/more.rs").is_empty(), "{cold}");
+    let pack = cache_dir.join("facts.bin");
+    let contains = |needle: &str| std::fs::read(&pack).unwrap().windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(contains("src/more.rs") && contains("src/good.rs"), "the pack lacks a file");
+    let warm = dir.run(&cached);
+    assert!(warm.stdout == cold.stdout, "the warm run differs\n{cold}\n{warm}");
+    // Changed: its findings go, the other file's stay.
+    dir.write("src/more.rs", "pub async fn chain() {}\n");
+    let changed = dir.run(&cached);
+    assert!(changed.stdout == dir.run(&uncached).stdout, "a changed file kept its cached facts\n{changed}");
+    assert!(findings_of(&changed.json(), "src/more.rs").is_empty(), "{changed}");
+    assert!(!findings_of(&changed.json(), "src/good.rs").is_empty(), "{changed}");
+    // Removed: it leaves the pack, and no temporary file is left beside it.
+    std::fs::remove_file(dir.join("src/more.rs")).unwrap();
+    dir.write("src/lib.rs", "pub mod good;\n");
+    let removed = dir.run(&cached);
+    assert!(removed.stdout == dir.run(&uncached).stdout, "{removed}");
+    assert!(!contains("src/more.rs") && contains("src/good.rs"), "a removed file stayed in the pack");
+    let left: Vec<_> = std::fs::read_dir(&cache_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("facts.bin")]);
+}
+
 /// Regression (fixed): a damaged cache is trusted, and can crash the run. Cutting, emptying or overwriting the
 /// pack is handled (it is ignored), but a single byte changed inside a cached file's string table
 /// or facts decodes to other facts: 15 of the 133 damages tried change the report (with byte 60
