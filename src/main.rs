@@ -104,7 +104,7 @@ mod allocator {
     /// was faulted in and zeroed again by the next tree (8 % of the run's CPU on the bench corpus).
     /// The peak is the same either way; it comes at the end, when every fact is built.
     pub fn keep_freed_pages() {
-        // `mi_option_purge_delay` in mimalloc.h's `mi_option_e` (the sys crate names no constant).
+        // `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (the sys crate names no constant).
         const MI_OPTION_PURGE_DELAY: mi::mi_option_t = 15;
         // SAFETY: sets a documented mimalloc option; it is read each time mimalloc purges.
         unsafe { mi::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
