@@ -51,6 +51,8 @@ const OPAQUE_MACROS: &[&str] = &[
 
 pub struct Extractor<'i> {
     interner: &'i Interner,
+    /// Spans to byte offsets, for the text the tokens were lexed from.
+    offsets: LineOffsets<'i>,
     facts: FileFacts,
     fn_stack: Vec<FnState>,
     kw: Keywords,
@@ -101,7 +103,7 @@ pub const NUMBER_TYPES: &[&str] =
 const AWAITING_MACROS: &[&str] = &["select", "join", "try_join"];
 
 impl<'i> Extractor<'i> {
-    pub fn new(interner: &'i Interner) -> Self {
+    pub fn new(interner: &'i Interner, text: &'i str) -> Self {
         let kw = Keywords {
             guard_methods: GUARD_METHODS.iter().map(|m| interner.intern(m)).collect(),
             unwrap: interner.intern("unwrap"),
@@ -116,7 +118,8 @@ impl<'i> Extractor<'i> {
                 .map(|m| interner.intern(m))
                 .collect(),
         };
-        Extractor { interner, facts: FileFacts::default(), fn_stack: Vec::new(), kw, macro_depth: 0 }
+        let offsets = LineOffsets::new(text);
+        Extractor { interner, offsets, facts: FileFacts::default(), fn_stack: Vec::new(), kw, macro_depth: 0 }
     }
 
     pub fn extract_file(mut self, file: &syn::File) -> FileFacts {
@@ -129,6 +132,30 @@ impl<'i> Extractor<'i> {
 
     fn sym(&self, s: &str) -> Sym {
         self.interner.intern(s)
+    }
+
+    /// The byte offset where a span starts.
+    fn start(&self, span: Span) -> u32 {
+        self.offsets.byte(span.start())
+    }
+
+    /// The byte offset where a span ends.
+    fn end(&self, span: Span) -> u32 {
+        self.offsets.byte(span.end())
+    }
+
+    fn span_of(&self, s: Span) -> ByteSpan {
+        ByteSpan { start: self.start(s), end: self.end(s) }
+    }
+
+    fn stmt_start(&self, s: &syn::Stmt) -> Option<u32> {
+        let span = match s {
+            syn::Stmt::Local(l) => l.let_token.span,
+            syn::Stmt::Expr(e, _) => expr_start(e),
+            syn::Stmt::Macro(m) => m.mac.path.segments.first()?.ident.span(),
+            syn::Stmt::Item(_) => return None,
+        };
+        Some(self.start(span))
     }
 
     fn ident(&self, i: &syn::Ident) -> Sym {
@@ -222,9 +249,10 @@ impl<'i> Extractor<'i> {
                         self.items(inner, child_scope, child, is_test);
                     }
                     None => {
+                        let span = self.span_of(m.ident.span());
                         let list = &mut self.facts.modules[module.idx()].out_of_line;
                         let n = list.len() as u32;
-                        list.push(OutOfLineMod { name, path_attr, span: span_of(m.ident.span()) });
+                        list.push(OutOfLineMod { name, path_attr, span });
                         self.add_item(scope, name, ItemKind::ModFile(n), &m.vis);
                     }
                 }
@@ -338,7 +366,7 @@ impl<'i> Extractor<'i> {
                     name: self.ident(&s.ident),
                     scope,
                     ty,
-                    span: span_of(s.ident.span()),
+                    span: self.span_of(s.ident.span()),
                 });
                 self.add_item(scope, self.ident(&s.ident), ItemKind::Static(idx), &s.vis);
                 self.static_initializer(idx, &s.expr, scope, module, in_test || has_cfg_test(&s.attrs));
@@ -360,7 +388,7 @@ impl<'i> Extractor<'i> {
                     let idx = StaticIdx(self.facts.statics.len() as u32);
                     let ty = self.ty(&ty);
                     let name = self.ident(&ident);
-                    self.facts.statics.push(StaticFacts { name, scope, ty, span: span_of(ident.span()) });
+                    self.facts.statics.push(StaticFacts { name, scope, ty, span: self.span_of(ident.span()) });
                     self.add_item(scope, name, ItemKind::Static(idx), &vis);
                     self.static_initializer(idx, &init, scope, module, in_test);
                 }
@@ -491,14 +519,14 @@ impl<'i> Extractor<'i> {
             bindings: Vec::new(),
             calls: Vec::new(),
             ctxs: Vec::new(),
-            span: span_of(sig.ident.span()),
+            span: self.span_of(sig.ident.span()),
             awaits: Vec::new(),
             guards: Vec::new(),
             drops: Vec::new(),
             db: None,
             static_init: None,
         };
-        let body_end = body.map_or(0, |b| b.brace_token.span.close().byte_range().start as u32);
+        let body_end = body.map_or(0, |b| self.start(b.brace_token.span.close()));
         self.fn_stack.push(FnState {
             facts,
             db: FnDbFacts::default(),
@@ -704,7 +732,7 @@ impl<'i> Extractor<'i> {
             }
         }
         self.push_level();
-        let close = block.brace_token.span.close().byte_range().start as u32;
+        let close = self.start(block.brace_token.span.close());
         let (saved_temp, saved_block) = (self.cur().temp_end, self.cur().block_end);
         self.cur().block_end = close;
         let mut value = ValueSrc::Unknown;
@@ -712,7 +740,7 @@ impl<'i> Extractor<'i> {
             value = ValueSrc::Unknown;
             // A statement's temporaries die before the next statement starts; only whitespace and
             // comments lie between, so the next start is as good as the statement's end.
-            let next = block.stmts[i + 1..].iter().find_map(stmt_start).unwrap_or(close);
+            let next = block.stmts[i + 1..].iter().find_map(|s| self.stmt_start(s)).unwrap_or(close);
             self.cur().temp_end = next;
             match stmt {
                 syn::Stmt::Local(l) => self.local_stmt(l),
@@ -849,14 +877,14 @@ impl<'i> Extractor<'i> {
                 ValueSrc::Unknown
             }
             syn::Expr::Async(a) => {
-                self.with_ctx(CtxKind::AsyncBlock, span_of(a.async_token.span), |this| {
+                self.with_ctx(CtxKind::AsyncBlock, self.span_of(a.async_token.span), |this| {
                     this.block(&a.block);
                 });
                 ValueSrc::Unknown
             }
             syn::Expr::Await(a) => {
                 let v = self.expr(&a.base);
-                let at = a.await_token.span.byte_range().start as u32;
+                let at = self.start(a.await_token.span);
                 let st = self.cur();
                 let ctx = st.ctx;
                 st.facts.awaits.push((at, ctx));
@@ -879,8 +907,8 @@ impl<'i> Extractor<'i> {
                             ValueSrc::Format(i) => self.fn_stack.last().map(|st| st.db.formats[i as usize].template),
                             _ => None,
                         });
-                        let start = expr_start(&b.left).byte_range().start as u32;
-                        let end = expr_start(&b.right).byte_range().end as u32;
+                        let start = self.start(expr_start(&b.left));
+                        let end = self.end(expr_start(&b.right));
                         let parts: Vec<ValueSrc> =
                             [left, right].into_iter().filter(|v| !matches!(v, ValueSrc::Str(_))).collect();
                         self.new_format(FormatFact {
@@ -894,8 +922,8 @@ impl<'i> Extractor<'i> {
                     syn::BinOp::AddAssign(_) => {
                         if let ValueSrc::Local(target) = left {
                             if !matches!(right, ValueSrc::Unknown | ValueSrc::Lit) {
-                                let start = expr_start(&b.left).byte_range().start as u32;
-                                let end = expr_start(&b.right).byte_range().end as u32;
+                                let start = self.start(expr_start(&b.left));
+                                let end = self.end(expr_start(&b.right));
                                 self.cur().db.appends.push((target, right, ByteSpan { start, end }));
                             }
                         }
@@ -955,7 +983,8 @@ impl<'i> Extractor<'i> {
                 if !is_let {
                     // A plain `if` condition is a temporary scope of its own: a guard taken there
                     // is gone before the body runs. An `if let` scrutinee lives through the body.
-                    self.cur().temp_end = i.then_branch.brace_token.span.open().byte_range().start as u32;
+                    let then_open = self.start(i.then_branch.brace_token.span.open());
+                    self.cur().temp_end = then_open;
                 }
                 let cond = self.expr(&i.cond);
                 self.cur().temp_end = saved_temp;
@@ -1079,7 +1108,8 @@ impl<'i> Extractor<'i> {
                 for f in &s.fields {
                     if let (syn::Member::Named(field), true, None) = (&f.member, is_literal_setting(&f.expr), &s.qself)
                     {
-                        let entry = (Box::new(self.path(&s.path)), self.ident(field), span_of(expr_start(&f.expr)));
+                        let entry =
+                            (Box::new(self.path(&s.path)), self.ident(field), self.span_of(expr_start(&f.expr)));
                         self.cur().db.literal_fields.push(entry);
                     }
                     let value = self.expr(&f.expr);
@@ -1137,7 +1167,8 @@ impl<'i> Extractor<'i> {
                 self.push_level();
                 let saved_temp = self.cur().temp_end;
                 if !matches!(strip_parens(&w.cond), syn::Expr::Let(_)) {
-                    self.cur().temp_end = w.body.brace_token.span.open().byte_range().start as u32;
+                    let body_open = self.start(w.body.brace_token.span.open());
+                    self.cur().temp_end = body_open;
                 }
                 let over = self.expr(&w.cond);
                 self.cur().db.loops[at].over = over;
@@ -1213,7 +1244,7 @@ impl<'i> Extractor<'i> {
 
     fn closure(&mut self, c: &syn::ExprClosure, passed_to: Option<CallId>, bound_to: Option<BindingId>) -> CtxId {
         let kind = CtxKind::Closure { is_async: c.asyncness.is_some(), passed_to, bound_to };
-        let span = span_of(c.or1_token.span);
+        let span = self.span_of(c.or1_token.span);
         self.with_ctx(kind, span, |this| {
             this.push_level();
             let ctx = this.cur().ctx.expect("set by with_ctx");
@@ -1242,7 +1273,7 @@ impl<'i> Extractor<'i> {
     fn args(&mut self, id: CallId, args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>) -> Box<[ValueSrc]> {
         for (i, a) in args.iter().enumerate() {
             if is_literal_setting(a) {
-                let span = span_of(expr_start(a));
+                let span = self.span_of(expr_start(a));
                 self.cur().db.literal_args.push((id, i as u32, span));
             }
         }
@@ -1304,10 +1335,7 @@ impl<'i> Extractor<'i> {
             }
         };
         let args = self.args(id, &c.args);
-        let span = ByteSpan {
-            start: expr_start(&c.func).byte_range().start as u32,
-            end: c.paren_token.span.close().byte_range().end as u32,
-        };
+        let span = ByteSpan { start: self.start(expr_start(&c.func)), end: self.end(c.paren_token.span.close()) };
         if let (Callee::Path { path, .. }, [ValueSrc::Local(b)]) = (&callee, &*args) {
             if path.segs().last() == Some(&self.kw.drop) {
                 let b = *b;
@@ -1335,7 +1363,7 @@ impl<'i> Extractor<'i> {
                 return call.span.start;
             }
         }
-        expr_start(e).byte_range().start as u32
+        self.start(expr_start(e))
     }
 
     fn method_call(&mut self, m: &syn::ExprMethodCall) -> ValueSrc {
@@ -1343,7 +1371,7 @@ impl<'i> Extractor<'i> {
         let receiver = self.expr(&m.receiver);
         let start = self.start_of(&m.receiver, &receiver);
         let args = self.args(id, &m.args);
-        let span = ByteSpan { start, end: m.paren_token.span.close().byte_range().end as u32 };
+        let span = ByteSpan { start, end: self.end(m.paren_token.span.close()) };
         let name = self.ident(&m.method);
         let is_guard = self.kw.guard_methods.contains(&name);
         if self.kw.swallowing.contains(&name) {
@@ -1384,7 +1412,7 @@ impl<'i> Extractor<'i> {
             }
         }
         if AWAITING_MACROS.contains(&name.as_str()) {
-            let at = last.ident.span().byte_range().start as u32;
+            let at = self.start(last.ident.span());
             let st = self.cur();
             let ctx = st.ctx;
             st.facts.awaits.push((at, ctx));
@@ -1461,11 +1489,11 @@ impl<'i> Extractor<'i> {
         }
         let placeholder_only = literal_text.contains(['$', '?', '@', ':'])
             && literal_text.chars().all(|c| "$?@:,() ".contains(c) || c.is_ascii_digit());
-        let start = m.path.segments.first()?.ident.span().byte_range().start as u32;
+        let start = self.start(m.path.segments.first()?.ident.span());
         let end = match &m.delimiter {
-            syn::MacroDelimiter::Paren(d) => d.span.close().byte_range().end,
-            syn::MacroDelimiter::Brace(d) => d.span.close().byte_range().end,
-            syn::MacroDelimiter::Bracket(d) => d.span.close().byte_range().end,
+            syn::MacroDelimiter::Paren(d) => self.end(d.span.close()) as usize,
+            syn::MacroDelimiter::Brace(d) => self.end(d.span.close()) as usize,
+            syn::MacroDelimiter::Bracket(d) => self.end(d.span.close()) as usize,
         } as u32;
         let fact = FormatFact {
             span: ByteSpan { start, end },
@@ -1552,19 +1580,13 @@ impl<'i> Extractor<'i> {
     }
 
     fn record_loop(&mut self, kind: LoopKind, keyword: Span, body: &syn::Block, over: ValueSrc) {
-        let open = body.brace_token.span.open().byte_range().start as u32;
-        let close = body.brace_token.span.close().byte_range().end as u32;
+        let open = self.start(body.brace_token.span.open());
+        let close = self.end(body.brace_token.span.close());
         let once = matches!(body.stmts.last(), Some(syn::Stmt::Expr(syn::Expr::Return(_) | syn::Expr::Break(_), _)));
+        let start = self.start(keyword);
         let st = self.cur();
         let ctx = st.ctx;
-        st.db.loops.push(LoopFact {
-            kind,
-            start: keyword.byte_range().start as u32,
-            body: ByteSpan { start: open, end: close },
-            ctx,
-            over,
-            once,
-        });
+        st.db.loops.push(LoopFact { kind, start, body: ByteSpan { start: open, end: close }, ctx, over, once });
     }
 
     // ----- paths and types ---------------------------------------------------------------------
@@ -1660,21 +1682,6 @@ fn pat_is_err(p: &syn::Pat) -> bool {
         syn::Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Err"),
         _ => false,
     }
-}
-
-fn stmt_start(s: &syn::Stmt) -> Option<u32> {
-    let span = match s {
-        syn::Stmt::Local(l) => l.let_token.span,
-        syn::Stmt::Expr(e, _) => expr_start(e),
-        syn::Stmt::Macro(m) => m.mac.path.segments.first()?.ident.span(),
-        syn::Stmt::Item(_) => return None,
-    };
-    Some(span.byte_range().start as u32)
-}
-
-fn span_of(s: Span) -> ByteSpan {
-    let r = s.byte_range();
-    ByteSpan { start: r.start as u32, end: r.end as u32 }
 }
 
 fn split_macro_tokens(tokens: TokenStream) -> Vec<TokenStream> {
@@ -1923,4 +1930,75 @@ fn parse_lazy_static(tokens: TokenStream) -> Vec<(syn::Visibility, syn::Ident, s
         Ok(out)
     };
     parser.parse2(tokens).unwrap_or_default()
+}
+
+/// Byte offsets from the line and column (in chars) that proc-macro2 gives a span. Its own
+/// `Span::byte_range` counts chars from the nearest offset it computed before and remembers each
+/// answer in a map, which cost more than the rest of the span handling; here a line's start is
+/// looked up and, on a line of ASCII (nearly all), the column is the byte count.
+struct LineOffsets<'t> {
+    text: &'t str,
+    /// The byte offset of each line's start, and whether the line is ASCII.
+    lines: Vec<(u32, bool)>,
+}
+
+impl<'t> LineOffsets<'t> {
+    fn new(text: &'t str) -> LineOffsets<'t> {
+        let mut lines = Vec::with_capacity(text.len() / 32 + 1);
+        let mut start = 0usize;
+        for line in text.split_inclusive('\n') {
+            lines.push((start as u32, line.is_ascii()));
+            start += line.len();
+        }
+        if text.is_empty() || text.ends_with('\n') {
+            lines.push((start as u32, true));
+        }
+        LineOffsets { text, lines }
+    }
+
+    fn byte(&self, at: proc_macro2::LineColumn) -> u32 {
+        // Lines are 1-based; a span proc-macro2 does not place (line 0) reads as the start.
+        let Some(&(start, ascii)) = at.line.checked_sub(1).and_then(|l| self.lines.get(l)) else {
+            return if at.line == 0 { 0 } else { self.text.len() as u32 };
+        };
+        let offset = if ascii {
+            start as usize + at.column
+        } else {
+            let line = &self.text[start as usize..];
+            start as usize + line.char_indices().nth(at.column).map_or(line.len(), |(b, _)| b)
+        };
+        offset.min(self.text.len()) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LineOffsets;
+
+    /// Every token's offsets agree with proc-macro2's own `byte_range`, on text with CRLF line
+    /// ends, multi-byte chars before and after tokens, raw identifiers, an empty line and no final
+    /// newline.
+    #[test]
+    fn line_offsets_agree_with_proc_macro2() {
+        let text =
+            "fn a() {}\r\n// é ü 日本\r\nfn b() { let s = \"ñ→\"; r#type(s); }\n\n/* ✓ */ fn c() -> u8 { 'x' as u8 }";
+        let offsets = LineOffsets::new(text);
+        let tokens: proc_macro2::TokenStream = text.parse().unwrap();
+        let mut stack = vec![tokens];
+        let mut checked = 0;
+        while let Some(stream) = stack.pop() {
+            for tt in stream {
+                let span = tt.span();
+                let range = span.byte_range();
+                assert_eq!(offsets.byte(span.start()) as usize, range.start, "start of {tt}");
+                assert_eq!(offsets.byte(span.end()) as usize, range.end, "end of {tt}");
+                checked += 1;
+                if let proc_macro2::TokenTree::Group(g) = tt {
+                    stack.push(g.stream());
+                }
+            }
+        }
+        assert!(checked > 20);
+        proc_macro2::extra::invalidate_current_thread_spans();
+    }
 }

@@ -50,7 +50,7 @@ pub fn parse_facts(text: &str, interner: &Interner) -> Result<FileFacts, SyntaxE
     let file =
         crate::memory::scratch(|| syn::parse2::<syn::File>(tokens)).map_err(|e| to_error(e.span(), e.to_string()))?;
     let facts = crate::memory::lasting(|| {
-        let mut facts = extract::Extractor::new(interner).extract_file(&file);
+        let mut facts = extract::Extractor::new(interner, text).extract_file(&file);
         // Comments never reach syn: suppression directives come from the text itself.
         facts.directives = crate::suppress::scan(text);
         facts.shrink();
