@@ -3,16 +3,25 @@
 use crate::findings::Location;
 use crate::parse::facts::ByteSpan;
 
-/// The start offset of every line of a text.
+/// The start offset of every line of a text, and whether the line is ASCII.
 pub struct LineIndex {
     starts: Vec<u32>,
+    ascii: Vec<bool>,
 }
 
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
         starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
-        LineIndex { starts }
+        let ascii = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                let end = starts.get(i + 1).map_or(text.len(), |&e| e as usize);
+                text.as_bytes()[start as usize..end].is_ascii()
+            })
+            .collect();
+        LineIndex { starts, ascii }
     }
 
     /// 1-based line and 1-based column in characters of a byte offset.
@@ -36,6 +45,23 @@ impl LineIndex {
             byte_start: span.start,
             byte_end: span.end.max(span.start),
         }
+    }
+
+    /// The byte offset of a 1-based line and a 0-based column in characters (proc-macro2's
+    /// `LineColumn`); line 0 is the start of the text, a line past the end its end.
+    pub fn offset(&self, text: &str, line: usize, column: usize) -> u32 {
+        let Some(&start) = line.checked_sub(1).and_then(|l| self.starts.get(l)) else {
+            return if line == 0 { 0 } else { text.len() as u32 };
+        };
+        let start = start as usize;
+        // On an ASCII line (nearly all), characters are bytes.
+        let offset = if self.ascii[line - 1] {
+            start + column
+        } else {
+            let rest = &text[start..];
+            start + rest.char_indices().nth(column).map_or(rest.len(), |(b, _)| b)
+        };
+        offset.min(text.len()) as u32
     }
 
     /// The text of a whole line (1-based), without its line break.
@@ -89,6 +115,34 @@ pub const fn fnv1a_continue(mut hash: u64, bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every token's offsets agree with proc-macro2's own `byte_range`, on text with CRLF line
+    /// ends, multi-byte chars before and after tokens, raw identifiers, an empty line and no final
+    /// newline.
+    #[test]
+    fn offsets_agree_with_proc_macro2() {
+        let text =
+            "fn a() {}\r\n// é ü 日本\r\nfn b() { let s = \"ñ→\"; r#type(s); }\n\n/* ✓ */ fn c() -> u8 { 'x' as u8 }";
+        let lines = LineIndex::new(text);
+        let tokens: proc_macro2::TokenStream = text.parse().unwrap();
+        let mut stack = vec![tokens];
+        let mut checked = 0;
+        while let Some(stream) = stack.pop() {
+            for tt in stream {
+                let span = tt.span();
+                let range = span.byte_range();
+                let (start, end) = (span.start(), span.end());
+                assert_eq!(lines.offset(text, start.line, start.column) as usize, range.start, "start of {tt}");
+                assert_eq!(lines.offset(text, end.line, end.column) as usize, range.end, "end of {tt}");
+                checked += 1;
+                if let proc_macro2::TokenTree::Group(g) = tt {
+                    stack.push(g.stream());
+                }
+            }
+        }
+        assert!(checked > 20);
+        proc_macro2::extra::invalidate_current_thread_spans();
+    }
 
     #[test]
     fn columns_count_characters_not_bytes() {

@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 
 use super::facts::*;
 use crate::intern::{Interner, Sym};
+use crate::lines::LineIndex;
 
 /// Attribute paths that run a fn inside an async runtime.
 const RUNTIME_ENTRY_ATTRS: &[&[&str]] = &[
@@ -51,8 +52,12 @@ const OPAQUE_MACROS: &[&str] = &[
 
 pub struct Extractor<'i> {
     interner: &'i Interner,
-    /// Spans to byte offsets, for the text the tokens were lexed from.
-    offsets: LineOffsets<'i>,
+    /// The text the tokens were lexed from, and its lines: spans become byte offsets through
+    /// them. proc-macro2's own `Span::byte_range` counts chars from the nearest offset it computed
+    /// before and remembers each answer in a map, which cost more than the rest of the span
+    /// handling.
+    text: &'i str,
+    lines: LineIndex,
     facts: FileFacts,
     fn_stack: Vec<FnState>,
     kw: Keywords,
@@ -118,8 +123,15 @@ impl<'i> Extractor<'i> {
                 .map(|m| interner.intern(m))
                 .collect(),
         };
-        let offsets = LineOffsets::new(text);
-        Extractor { interner, offsets, facts: FileFacts::default(), fn_stack: Vec::new(), kw, macro_depth: 0 }
+        Extractor {
+            interner,
+            text,
+            lines: LineIndex::new(text),
+            facts: FileFacts::default(),
+            fn_stack: Vec::new(),
+            kw,
+            macro_depth: 0,
+        }
     }
 
     pub fn extract_file(mut self, file: &syn::File) -> FileFacts {
@@ -136,12 +148,14 @@ impl<'i> Extractor<'i> {
 
     /// The byte offset where a span starts.
     fn start(&self, span: Span) -> u32 {
-        self.offsets.byte(span.start())
+        let at = span.start();
+        self.lines.offset(self.text, at.line, at.column)
     }
 
     /// The byte offset where a span ends.
     fn end(&self, span: Span) -> u32 {
-        self.offsets.byte(span.end())
+        let at = span.end();
+        self.lines.offset(self.text, at.line, at.column)
     }
 
     fn span_of(&self, s: Span) -> ByteSpan {
@@ -1930,75 +1944,4 @@ fn parse_lazy_static(tokens: TokenStream) -> Vec<(syn::Visibility, syn::Ident, s
         Ok(out)
     };
     parser.parse2(tokens).unwrap_or_default()
-}
-
-/// Byte offsets from the line and column (in chars) that proc-macro2 gives a span. Its own
-/// `Span::byte_range` counts chars from the nearest offset it computed before and remembers each
-/// answer in a map, which cost more than the rest of the span handling; here a line's start is
-/// looked up and, on a line of ASCII (nearly all), the column is the byte count.
-struct LineOffsets<'t> {
-    text: &'t str,
-    /// The byte offset of each line's start, and whether the line is ASCII.
-    lines: Vec<(u32, bool)>,
-}
-
-impl<'t> LineOffsets<'t> {
-    fn new(text: &'t str) -> LineOffsets<'t> {
-        let mut lines = Vec::with_capacity(text.len() / 32 + 1);
-        let mut start = 0usize;
-        for line in text.split_inclusive('\n') {
-            lines.push((start as u32, line.is_ascii()));
-            start += line.len();
-        }
-        if text.is_empty() || text.ends_with('\n') {
-            lines.push((start as u32, true));
-        }
-        LineOffsets { text, lines }
-    }
-
-    fn byte(&self, at: proc_macro2::LineColumn) -> u32 {
-        // Lines are 1-based; a span proc-macro2 does not place (line 0) reads as the start.
-        let Some(&(start, ascii)) = at.line.checked_sub(1).and_then(|l| self.lines.get(l)) else {
-            return if at.line == 0 { 0 } else { self.text.len() as u32 };
-        };
-        let offset = if ascii {
-            start as usize + at.column
-        } else {
-            let line = &self.text[start as usize..];
-            start as usize + line.char_indices().nth(at.column).map_or(line.len(), |(b, _)| b)
-        };
-        offset.min(self.text.len()) as u32
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::LineOffsets;
-
-    /// Every token's offsets agree with proc-macro2's own `byte_range`, on text with CRLF line
-    /// ends, multi-byte chars before and after tokens, raw identifiers, an empty line and no final
-    /// newline.
-    #[test]
-    fn line_offsets_agree_with_proc_macro2() {
-        let text =
-            "fn a() {}\r\n// é ü 日本\r\nfn b() { let s = \"ñ→\"; r#type(s); }\n\n/* ✓ */ fn c() -> u8 { 'x' as u8 }";
-        let offsets = LineOffsets::new(text);
-        let tokens: proc_macro2::TokenStream = text.parse().unwrap();
-        let mut stack = vec![tokens];
-        let mut checked = 0;
-        while let Some(stream) = stack.pop() {
-            for tt in stream {
-                let span = tt.span();
-                let range = span.byte_range();
-                assert_eq!(offsets.byte(span.start()) as usize, range.start, "start of {tt}");
-                assert_eq!(offsets.byte(span.end()) as usize, range.end, "end of {tt}");
-                checked += 1;
-                if let proc_macro2::TokenTree::Group(g) = tt {
-                    stack.push(g.stream());
-                }
-            }
-        }
-        assert!(checked > 20);
-        proc_macro2::extra::invalidate_current_thread_spans();
-    }
 }
