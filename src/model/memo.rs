@@ -33,6 +33,16 @@ impl<K: Hash + Eq, V: Clone> Memo<K, V> {
         self.shard(&key).write().unwrap_or_else(|e| e.into_inner()).insert(key, value);
     }
 
+    /// The memoised value, or `make`'s, memoised. Two threads may both make it; they agree.
+    pub fn get_or_insert_with(&self, key: K, make: impl FnOnce() -> V) -> V {
+        if let Some(hit) = self.get(&key) {
+            return hit;
+        }
+        let value = make();
+        self.insert(key, value.clone());
+        value
+    }
+
     fn shard(&self, key: &K) -> &RwLock<FxHashMap<K, V>> {
         // Neither the low bits (the map's bucket) nor the top seven (its tag for each entry): a
         // shard whose keys all shared their tag bits would compare keys on every probe.

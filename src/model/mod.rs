@@ -471,48 +471,40 @@ impl<'a> Model<'a> {
 
     /// The impl blocks of a local struct, in file order.
     pub fn impls_of_struct(&self, file: u32, s: StructIdx) -> ImplList {
-        if let Some(hit) = self.impls_of_struct_memo.get(&(file, s)) {
-            return hit;
-        }
-        let name = self.file(file).structs[s.idx()].name;
-        let found: Vec<(u32, ImplIdx)> = self
-            .impl_candidates(name, &self.impl_index.by_self_name)
-            .into_iter()
-            .filter(|&(ifile, imp)| {
-                let facts = self.file(ifile);
-                let imp_facts = &facts.impls[imp.idx()];
+        self.impls_of_struct_memo.get_or_insert_with((file, s), || {
+            let name = self.file(file).structs[s.idx()].name;
+            self.impls_named(name, &self.impl_index.by_self_name, |ifile, imp| {
                 matches!(
-                    self.resolve_ty(ifile, imp_facts.scope, &imp_facts.self_ty),
+                    self.resolve_ty(ifile, imp.scope, &imp.self_ty),
                     RTy::Local(types::LocalTy::Struct(f, st), _) if (f, st) == (file, s)
                 )
             })
-            .collect();
-        let found: ImplList = found.into();
-        self.impls_of_struct_memo.insert((file, s), found.clone());
-        found
+        })
     }
 
     /// The impl blocks of a workspace trait, in file order.
     pub fn impls_of_trait(&self, file: u32, t: TraitIdx) -> ImplList {
-        if let Some(hit) = self.impls_of_trait_memo.get(&(file, t)) {
-            return hit;
-        }
-        let name = self.file(file).traits[t.idx()].name;
-        let found: Vec<(u32, ImplIdx)> = self
-            .impl_candidates(name, &self.impl_index.by_trait_name)
-            .into_iter()
-            .filter(|&(ifile, imp)| {
-                let imp_facts = &self.file(ifile).impls[imp.idx()];
-                let resolved = imp_facts
-                    .trait_path
-                    .as_ref()
-                    .and_then(|tp| self.resolve_path(ifile, imp_facts.scope, tp, resolve::Ns::Type));
+        self.impls_of_trait_memo.get_or_insert_with((file, t), || {
+            let name = self.file(file).traits[t.idx()].name;
+            self.impls_named(name, &self.impl_index.by_trait_name, |ifile, imp| {
+                let resolved =
+                    imp.trait_path.as_ref().and_then(|tp| self.resolve_path(ifile, imp.scope, tp, resolve::Ns::Type));
                 resolved == Some(Res::Trait(file, t))
             })
-            .collect();
-        let found: ImplList = found.into();
-        self.impls_of_trait_memo.insert((file, t), found.clone());
-        found
+        })
+    }
+
+    /// The candidates filed under `name` (`impl_candidates`) that resolve to what `is_for` wants.
+    fn impls_named(
+        &self,
+        name: Sym,
+        filed: &HashMap<Sym, Vec<(u32, ImplIdx)>>,
+        is_for: impl Fn(u32, &ImplFacts) -> bool,
+    ) -> ImplList {
+        self.impl_candidates(name, filed)
+            .into_iter()
+            .filter(|&(ifile, imp)| is_for(ifile, &self.file(ifile).impls[imp.idx()]))
+            .collect()
     }
 
     // ----- display -----------------------------------------------------------------------------

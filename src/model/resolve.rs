@@ -82,7 +82,7 @@ impl Model<'_> {
     }
 
     fn resolve_path_guarded(&self, file: u32, scope: ScopeId, path: &Path, ns: Ns, guard: &mut Guard) -> Option<Res> {
-        let segs = &path.segs();
+        let segs = path.segs();
         let first = *segs.first()?;
         let wk = &self.wk;
         let module = self.module_of_scope(file, scope)?;
@@ -431,12 +431,7 @@ impl Model<'_> {
 
     /// A method of a local struct, from its inherent impls first, then its trait impls.
     pub fn find_method(&self, file: u32, s: StructIdx, name: Sym) -> Option<FnRef> {
-        if let Some(hit) = self.method_cache.get(&(file, s, name)) {
-            return hit;
-        }
-        let found = self.find_method_uncached(file, s, name);
-        self.method_cache.insert((file, s, name), found);
-        found
+        self.method_cache.get_or_insert_with((file, s, name), || self.find_method_uncached(file, s, name))
     }
 
     fn find_method_uncached(&self, file: u32, s: StructIdx, name: Sym) -> Option<FnRef> {
