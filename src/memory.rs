@@ -3,10 +3,11 @@
 //! global allocator (`main.rs`) reads the mark and serves scratch from a heap of its own.
 //!
 //! Why: facts are small and live for the whole run, syntax trees are large and live for one file.
-//! From one heap, each file's facts were scattered over the pages of its tree, and those pages
-//! could not be handed back: on the bench corpus, 240 MB of the 580 MB resident after parsing
-//! were such pages. With scratch apart, facts fill pages of their own and a tree's pages serve
-//! the next tree.
+//! From one heap, each file's facts were scattered over the pages of its tree. With scratch
+//! apart, facts fill pages of their own and a tree's pages serve the next tree. Measured on the
+//! bench corpus, this made a cold run faster (11.8 s against 12.8 to 13.0 s); the peak memory
+//! stayed the same within noise, because the gap between live data and resident memory comes
+//! mostly from the millions of small facts themselves, not from tree pages.
 //!
 //! Only a hint: which heap serves a block changes neither its contents nor who may free it, and
 //! under another allocator (the tests') the mark is ignored.

@@ -100,7 +100,8 @@ fn valid(f: &FileFacts) -> bool {
 
 fn valid_fn(f: &FileFacts, func: &super::facts::FnFacts) -> bool {
     use super::facts::{Callee, CtxKind, Owner, StoreTarget, ValueSrc};
-    let (nb, nc, nx, nf) = (func.bindings.len(), func.calls.len(), func.ctxs.len(), func.db().formats.len());
+    let db = func.db();
+    let (nb, nc, nx, nf) = (func.bindings.len(), func.calls.len(), func.ctxs.len(), db.formats.len());
     fn value_ok(v: &ValueSrc, nb: usize, nc: usize, nx: usize, nf: usize) -> bool {
         match v {
             ValueSrc::Local(b) => b.idx() < nb,
@@ -146,29 +147,29 @@ fn valid_fn(f: &FileFacts, func: &super::facts::FnFacts) -> bool {
             g.lock_call.idx() < nc && g.binding.is_none_or(|b| b.idx() < nb) && g.ctx.is_none_or(|x| x.idx() < nx)
         })
         && func.drops.iter().all(|(b, c)| b.idx() < nb && c.idx() < nc)
-        && func.db().formats.iter().enumerate().all(|(k, x)| {
+        && db.formats.iter().enumerate().all(|(k, x)| {
             x.ctx.is_none_or(|c| c.idx() < nx)
                 && x.parts
                     .iter()
                     .all(|v| value_ok(v, nb, nc, nx, k) && !matches!(v, ValueSrc::Format(i) if *i as usize >= k))
         })
-        && func.db().appends.iter().all(|(b, v, _)| b.idx() < nb && value_ok(v, nb, nc, nx, nf))
-        && func.db().loops.iter().all(|l| l.ctx.is_none_or(|x| x.idx() < nx) && value_ok(&l.over, nb, nc, nx, nf))
+        && db.appends.iter().all(|(b, v, _)| b.idx() < nb && value_ok(v, nb, nc, nx, nf))
+        && db.loops.iter().all(|l| l.ctx.is_none_or(|x| x.idx() < nx) && value_ok(&l.over, nb, nc, nx, nf))
         && func.static_init.is_none_or(|s| s.idx() < f.statics.len())
-        && func.db().stores.iter().all(|st| {
+        && db.stores.iter().all(|st| {
             value_ok(&st.value, nb, nc, nx, nf)
                 && match &st.target {
                     StoreTarget::Place(p) => value_ok(p, nb, nc, nx, nf),
                     StoreTarget::StructField(..) | StoreTarget::Aggregate => true,
                 }
         })
-        && func.db().swallows.iter().all(|sw| {
+        && db.swallows.iter().all(|sw| {
             value_ok(&sw.value, nb, nc, nx, nf)
                 && sw.call.is_none_or(|c| c.idx() < nc)
                 && sw.ctx.is_none_or(|x| x.idx() < nx)
         })
-        && func.db().returns.iter().all(|v| value_ok(v, nb, nc, nx, nf))
-        && func.db().literal_args.iter().all(|(c, _, _)| c.idx() < nc)
+        && db.returns.iter().all(|v| value_ok(v, nb, nc, nx, nf))
+        && db.literal_args.iter().all(|(c, _, _)| c.idx() < nc)
 }
 
 #[cfg(test)]
