@@ -13,6 +13,10 @@
 //!   path: u32 length, UTF-8   content hash: u64   blob checksum: u64   blob: u32 length, bytes
 //! ```
 //!
+//! A file has up to two entries: its facts, under its path and content hash, and its calls as the
+//! call graph classified them (`model::callgraph::SiteCache`), under its path prefixed with
+//! `SITES_PREFIX` and a key that also covers every other file's interface.
+//!
 //! All integers little-endian, entries in no particular order (fresh ones as they are made, then
 //! those kept from the last pack). Reading it copies no blob; writing it holds no blob: a fresh
 //! one goes to disk as soon as it is made. (A serde pack decoded every blob into a buffer of its
@@ -131,7 +135,7 @@ impl DiskCache {
         }
         let current: HashSet<&str> = files.iter().map(String::as_str).collect();
         let mut kept: Vec<&String> =
-            hits.iter().filter(|p| current.contains(p.as_str()) && !next.written.contains(*p)).collect();
+            hits.iter().filter(|p| current.contains(file_of(p)) && !next.written.contains(*p)).collect();
         kept.sort();
         for path in kept {
             if let Some(e) = self.old.get(path) {
@@ -152,6 +156,11 @@ impl DiskCache {
         }
         result
     }
+}
+
+/// The file an entry of the pack is about.
+fn file_of(entry: &str) -> &str {
+    entry.strip_prefix(SITES_PREFIX).unwrap_or(entry)
 }
 
 fn write_bytes(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
@@ -229,4 +238,16 @@ impl FactsCache for DiskCache {
         let checksum = crate::content_hash(&blob);
         self.next.lock().unwrap_or_else(|e| e.into_inner()).write(&self.file, path, hash, checksum, &blob);
     }
+
+    fn get_sites(&self, path: &str, key: u64) -> Option<&[u8]> {
+        self.get(&format!("{SITES_PREFIX}{path}"), key)
+    }
+
+    fn put_sites(&self, path: &str, key: u64, blob: Vec<u8>) {
+        self.put(&format!("{SITES_PREFIX}{path}"), key, blob)
+    }
 }
+
+/// A file's classified calls are kept in the pack as an entry of their own, under its path with
+/// this prefix (no path the walk gives starts with a NUL).
+const SITES_PREFIX: &str = "\0sites:";

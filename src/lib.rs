@@ -77,6 +77,13 @@ pub struct Options {
 pub trait FactsCache: Send + Sync {
     fn get(&self, path: &str, hash: u64) -> Option<&[u8]>;
     fn put(&self, path: &str, hash: u64, blob: Vec<u8>);
+
+    /// The classified calls of a file (`model::callgraph::SiteCache`), by path and a key that
+    /// covers the file and what it depends on. A cache may keep none.
+    fn get_sites(&self, _path: &str, _key: u64) -> Option<&[u8]> {
+        None
+    }
+    fn put_sites(&self, _path: &str, _key: u64, _blob: Vec<u8>) {}
 }
 
 /// The content hash the cache is keyed by (with the tool version, kept by the cache itself):
@@ -148,15 +155,22 @@ pub fn analyze(
     let mut facts: Vec<Option<FileFacts>> = Vec::with_capacity(parsed.len());
     let mut errors: Vec<Option<FileError>> = Vec::with_capacity(parsed.len());
     let mut hashes: Vec<u64> = Vec::with_capacity(parsed.len());
-    for (f, e, h) in parsed {
+    let mut interfaces: Vec<Option<u64>> = Vec::with_capacity(parsed.len());
+    for (f, e, h, i) in parsed {
         facts.push(f);
         errors.push(e);
         hashes.push(h);
+        interfaces.push(i);
     }
     let mut errors: Vec<FileError> = errors.into_iter().flatten().collect();
     let model = pool.install(|| model::Model::build(&mut names, input, &facts, &input.files, &cat));
     lap("model", &mut timings);
-    let graph = pool.install(|| model::callgraph::CallGraph::build(&model));
+    let reuse = options.cache.as_deref().and_then(|cache| {
+        let config = format!("{:?}\n{:?}", options.extra_apis, options.extra_offload);
+        let workspace = model::callgraph::workspace_key(&model, input, &interfaces, &config)?;
+        Some(model::callgraph::SiteCache { cache, paths: &input.files, hashes: &hashes, workspace })
+    });
+    let graph = pool.install(|| model::callgraph::CallGraph::build(&model, reuse.as_ref()));
     lap("call graph", &mut timings);
     let cx = rules::RuleContext::new(&model, &graph);
     let mut raw = Vec::new();
@@ -258,7 +272,7 @@ fn parse_all(
         done
     });
     pool.broadcast(|_| Interner::release_thread_cache());
-    let mut out: Vec<Parsed> = (0..n).map(|_| (None, None, 0)).collect();
+    let mut out: Vec<Parsed> = (0..n).map(|_| (None, None, 0, None)).collect();
     for (i, r) in per_thread.into_iter().flatten() {
         out[i] = r;
     }
@@ -268,7 +282,8 @@ fn parse_all(
 /// One file's outcome: its facts, or the error that kept it from having any.
 /// With the content hash of what was read, so that a file that changes before its findings are
 /// placed is caught.
-type Parsed = (Option<FileFacts>, Option<FileError>, u64);
+/// And, when a cache is in use, the hash of the facts' interface (`parse::cached::interface_hash`).
+type Parsed = (Option<FileFacts>, Option<FileError>, u64, Option<u64>);
 
 fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner, cache: Option<&dyn FactsCache>) -> Parsed {
     let io_error = |message: String| FileError {
@@ -281,19 +296,20 @@ fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner, cache: 
     // The text is scratch; facts decoded from the cache are not (see `memory`).
     let bytes = match memory::scratch(|| loader.load(path)) {
         Ok(b) => b,
-        Err(e) => return (None, Some(io_error(e)), 0),
+        Err(e) => return (None, Some(io_error(e)), 0, None),
     };
     let hash = content_hash(&bytes);
     if let Some(c) = cache {
-        if let Some(facts) = c.get(path, hash).and_then(|blob| parse::cached::decode(blob, interner)) {
-            return (Some(facts), None, hash);
+        if let Some((facts, interface)) = c.get(path, hash).and_then(|blob| parse::cached::decode(blob, interner)) {
+            return (Some(facts), None, hash, Some(interface));
         }
     }
     let raw = match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
-            return (None, Some(io_error(format!("file is not valid UTF-8 (invalid byte at offset {at})"))), hash);
+            let message = format!("file is not valid UTF-8 (invalid byte at offset {at})");
+            return (None, Some(io_error(message)), hash, None);
         }
     };
     let result = catch_unwind(AssertUnwindSafe(|| {
@@ -303,12 +319,14 @@ fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner, cache: 
         proc_macro2::extra::invalidate_current_thread_spans();
         match outcome {
             Ok(facts) => {
+                let mut interface = None;
                 if let Some(blob) = cache.and_then(|_| parse::cached::encode(&facts, interner)) {
+                    interface = blob.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
                     if let Some(c) = cache {
                         c.put(path, hash, blob);
                     }
                 }
-                (Some(facts), None)
+                (Some(facts), None, interface)
             }
             Err(e) => {
                 let index = LineIndex::new(&text);
@@ -320,12 +338,12 @@ fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner, cache: 
                     column: Some(column),
                     message: e.message,
                 };
-                (None, Some(error))
+                (None, Some(error), None)
             }
         }
     }));
     match result {
-        Ok((facts, error)) => (facts, error, hash),
+        Ok((facts, error, interface)) => (facts, error, hash, interface),
         Err(_) => {
             proc_macro2::extra::invalidate_current_thread_spans();
             let error = FileError {
@@ -335,7 +353,7 @@ fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner, cache: 
                 column: None,
                 message: "internal error while analysing this file; the rest of the run went on".to_string(),
             };
-            (None, Some(error), hash)
+            (None, Some(error), hash, None)
         }
     }
 }

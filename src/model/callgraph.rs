@@ -7,11 +7,11 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::context::Exec;
+use super::context::{AsyncKind, Exec};
 use super::resolve::Target;
 use super::{FnRef, Model};
 use crate::catalogue::ApiSet;
-use crate::parse::facts::{CallId, FnIdx};
+use crate::parse::facts::{CallId, CtxId, FnIdx};
 
 /// A call worth knowing about, classified once.
 #[derive(Clone, Copy, Debug)]
@@ -55,16 +55,35 @@ pub struct CallGraph {
 }
 
 impl CallGraph {
-    pub fn build(model: &Model) -> CallGraph {
+    /// Classifies every call of the workspace. With `reuse`, a file whose classified calls were
+    /// kept under the same key is not classified again.
+    pub fn build(model: &Model, reuse: Option<&SiteCache>) -> CallGraph {
         let mut base = Vec::with_capacity(model.files.len());
         let mut total = 0u32;
         for facts in model.files {
             base.push(total);
             total += facts.as_ref().map_or(0, |f| f.fns.len() as u32);
         }
-        let fns: Vec<FnRef> = model.all_fns().collect();
-        debug_assert_eq!(fns.len(), total as usize);
-        let sites: Vec<Vec<Site>> = fns.par_iter().map(|&f| classify(model, f)).collect();
+        let per_file: Vec<Vec<Vec<Site>>> = (0..model.files.len() as u32)
+            .into_par_iter()
+            .map(|file| {
+                let n = model.files[file as usize].as_ref().map_or(0, |f| f.fns.len());
+                if n == 0 {
+                    return Vec::new();
+                }
+                if let Some(kept) = reuse.and_then(|r| r.get(model, file)) {
+                    return kept;
+                }
+                let sites: Vec<Vec<Site>> =
+                    (0..n).map(|i| classify(model, FnRef { file, func: FnIdx(i as u32) })).collect();
+                if let Some(r) = reuse {
+                    r.put(file, &sites);
+                }
+                sites
+            })
+            .collect();
+        let sites: Vec<Vec<Site>> = per_file.into_iter().flatten().collect();
+        debug_assert_eq!(sites.len(), total as usize);
         let mut graph = CallGraph { base, sites, blocking: Vec::new(), block_on: Vec::new() };
         graph.blocking = graph.summarize(model, Summary::Blocking);
         graph.block_on = graph.summarize(model, Summary::BlockOn);
@@ -172,6 +191,218 @@ fn classify(model: &Model, f: FnRef) -> Vec<Site> {
         out.push(Site { call: CallId(i as u32), exec: e, kind });
     }
     out
+}
+
+/// Keeps each file's classified calls between runs, in the facts cache.
+///
+/// How a file's calls classify depends on the file itself and on what every other file declares
+/// (its interface, `parse::cached::interface_hash`), never on other fns' bodies, except through
+/// the set of offload wrappers. So a file's sites are keyed by its content hash and one key for
+/// the whole workspace (`workspace_key`): an edit inside a fn body reclassifies that file alone;
+/// an edit to a signature, an item or a `use` reclassifies every file.
+pub struct SiteCache<'c> {
+    pub cache: &'c dyn crate::FactsCache,
+    pub paths: &'c [String],
+    /// The content hash of each file.
+    pub hashes: &'c [u64],
+    pub workspace: u64,
+}
+
+impl SiteCache<'_> {
+    fn key(&self, file: u32) -> u64 {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.workspace.to_le_bytes());
+        h.update(self.hashes[file as usize].to_le_bytes());
+        u64::from_le_bytes(h.finalize()[..8].try_into().unwrap_or_default())
+    }
+
+    fn get(&self, model: &Model, file: u32) -> Option<Vec<Vec<Site>>> {
+        let blob = self.cache.get_sites(&self.paths[file as usize], self.key(file))?;
+        decode_sites(model, file, blob)
+    }
+
+    fn put(&self, file: u32, sites: &[Vec<Site>]) {
+        self.cache.put_sites(&self.paths[file as usize], self.key(file), encode_sites(sites));
+    }
+}
+
+/// Changes whenever the code that classifies calls, or the catalogue built into the binary, does.
+const SITES_FORMAT: u64 = {
+    const fn fnv(text: &str) -> u64 {
+        crate::lines::fnv1a_continue(crate::lines::FNV_START, text.as_bytes())
+    }
+    let sources = [
+        include_str!("mod.rs"),
+        include_str!("callgraph.rs"),
+        include_str!("resolve.rs"),
+        include_str!("types.rs"),
+        include_str!("context.rs"),
+        include_str!("apis.rs"),
+        include_str!("memo.rs"),
+        include_str!("../catalogue.rs"),
+        crate::catalogue::BLOCKING_APIS_TOML,
+        crate::catalogue::API_TYPES_TOML,
+        crate::catalogue::OFFLOAD_APIS_TOML,
+        crate::catalogue::BLOCK_ON_APIS_TOML,
+    ];
+    let mut h = crate::parse::cached::FACTS_FORMAT;
+    let mut i = 0;
+    while i < sources.len() {
+        h = h.rotate_left(5) ^ fnv(sources[i]);
+        i += 1;
+    }
+    h
+};
+
+/// The key of everything outside a file that its sites depend on: the classifying code, the
+/// user's extra APIs (`config`, any stable rendering of them), the crates, and each file's path
+/// and interface hash, in order (so the positions that `FnRef`s hold are the same), and the
+/// offload wrappers. `None` if a file with facts has no interface hash.
+pub fn workspace_key(
+    model: &Model,
+    input: &crate::workspace::WorkspaceInput,
+    interfaces: &[Option<u64>],
+    config: &str,
+) -> Option<u64> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(SITES_FORMAT.to_le_bytes());
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    let mut text = format!("{config}\n{:?}\n", input.crates);
+    for (i, path) in input.files.iter().enumerate() {
+        let interface = match (&model.files[i], interfaces.get(i).copied().flatten()) {
+            (None, _) => "-".to_string(),
+            (Some(_), Some(x)) => format!("{x:016x}"),
+            (Some(_), None) => return None,
+        };
+        text.push_str(&format!("{path:?} {interface}\n"));
+    }
+    let mut wrappers: Vec<FnRef> = model.offload_wrappers.iter().copied().collect();
+    wrappers.sort_by_key(|f| (f.file, f.func.0));
+    text.push_str(&format!("{wrappers:?}"));
+    h.update(text.as_bytes());
+    Some(u64::from_le_bytes(h.finalize()[..8].try_into().unwrap_or_default()))
+}
+
+/// Sites as bytes: per fn, a count, then per site the call, the context and the kind
+/// (little-endian u32s and one-byte tags).
+fn encode_sites(sites: &[Vec<Site>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let u32_ = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
+    for fn_sites in sites {
+        u32_(&mut out, fn_sites.len() as u32);
+        for s in fn_sites {
+            u32_(&mut out, s.call.0);
+            match s.exec {
+                Exec::Sync => out.push(0),
+                Exec::Offloaded => out.push(1),
+                Exec::NoRuntime => out.push(2),
+                Exec::Async(kind, None) => out.push(3 + async_tag(kind)),
+                Exec::Async(kind, Some(ctx)) => {
+                    out.push(6 + async_tag(kind));
+                    u32_(&mut out, ctx.0);
+                }
+            }
+            match s.kind {
+                SiteKind::Blocking(api) => {
+                    out.push(0);
+                    u32_(&mut out, api as u32);
+                }
+                SiteKind::BlockOn(api) => {
+                    out.push(1);
+                    u32_(&mut out, api as u32);
+                }
+                SiteKind::Calls(g) => {
+                    out.push(2);
+                    u32_(&mut out, g.file);
+                    u32_(&mut out, g.func.0);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn async_tag(kind: AsyncKind) -> u8 {
+    match kind {
+        AsyncKind::AsyncFn => 0,
+        AsyncKind::AsyncBlock => 1,
+        AsyncKind::AsyncClosure => 2,
+    }
+}
+
+/// The sites of `file` from a blob, checked against the model: every index must point where it
+/// may, since a cache is never trusted. `None` for anything else.
+fn decode_sites(model: &Model, file: u32, blob: &[u8]) -> Option<Vec<Vec<Site>>> {
+    let facts = model.files.get(file as usize)?.as_ref()?;
+    let mut r = Bytes(blob);
+    let mut out = Vec::with_capacity(facts.fns.len());
+    for func in &facts.fns {
+        let n = r.u32()? as usize;
+        let mut fn_sites = Vec::with_capacity(n.min(func.calls.len()));
+        for _ in 0..n {
+            let call = r.u32()?;
+            if call as usize >= func.calls.len() {
+                return None;
+            }
+            let exec = match r.u8()? {
+                0 => Exec::Sync,
+                1 => Exec::Offloaded,
+                2 => Exec::NoRuntime,
+                t @ 3..=5 => Exec::Async(async_kind(t - 3), None),
+                t @ 6..=8 => {
+                    let ctx = r.u32()?;
+                    if ctx as usize >= func.ctxs.len() {
+                        return None;
+                    }
+                    Exec::Async(async_kind(t - 6), Some(CtxId(ctx)))
+                }
+                _ => return None,
+            };
+            let kind = match r.u8()? {
+                0 => SiteKind::Blocking(Some(r.u32()? as usize).filter(|&a| a < model.cat.blocking.apis.len())?),
+                1 => SiteKind::BlockOn(Some(r.u32()? as usize).filter(|&a| a < model.cat.block_on.apis.len())?),
+                2 => {
+                    let (g_file, g_func) = (r.u32()?, r.u32()?);
+                    let g_fns = model.files.get(g_file as usize)?.as_ref()?.fns.len();
+                    if g_func as usize >= g_fns {
+                        return None;
+                    }
+                    SiteKind::Calls(FnRef { file: g_file, func: FnIdx(g_func) })
+                }
+                _ => return None,
+            };
+            fn_sites.push(Site { call: CallId(call), exec, kind });
+        }
+        out.push(fn_sites);
+    }
+    r.0.is_empty().then_some(out)
+}
+
+fn async_kind(tag: u8) -> AsyncKind {
+    match tag {
+        0 => AsyncKind::AsyncFn,
+        1 => AsyncKind::AsyncBlock,
+        _ => AsyncKind::AsyncClosure,
+    }
+}
+
+/// A bounds-checked reader of little-endian integers.
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn u8(&mut self) -> Option<u8> {
+        let (&b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(b)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        let (head, rest) = self.0.split_at_checked(4)?;
+        self.0 = rest;
+        Some(u32::from_le_bytes(head.try_into().ok()?))
+    }
 }
 
 fn api(model: &Model, set: &ApiSet, f: FnRef, call: &crate::parse::facts::CallSite, target: &Target) -> Option<usize> {

@@ -18,22 +18,36 @@ const fn fnv(text: &str) -> u64 {
     crate::lines::fnv1a_continue(crate::lines::FNV_START, text.as_bytes())
 }
 
+/// The facts as a cache blob: the interface hash (see `interface_hash`), then the symbol table,
+/// then the facts.
 pub fn encode(facts: &FileFacts, interner: &Interner) -> Option<Vec<u8>> {
-    codec::begin_encode();
-    let body = postcard::to_allocvec(facts);
-    let syms = codec::end_encode();
-    let body = body.ok()?;
-    let names: Vec<std::sync::Arc<str>> = syms.iter().map(|s| interner.name(*s)).collect();
-    let names: Vec<&str> = names.iter().map(|n| &**n).collect();
-    let head = postcard::to_allocvec(&names).ok()?;
-    let mut blob = Vec::with_capacity(4 + head.len() + body.len());
+    let interface = interface_hash(facts, interner)?;
+    let (head, body) = encode_with_symbols(facts, interner)?;
+    let mut blob = Vec::with_capacity(12 + head.len() + body.len());
+    blob.extend_from_slice(&interface.to_le_bytes());
     blob.extend_from_slice(&(head.len() as u32).to_le_bytes());
     blob.extend_from_slice(&head);
     blob.extend_from_slice(&body);
     Some(blob)
 }
 
-pub fn decode(blob: &[u8], interner: &Interner) -> Option<FileFacts> {
+/// `value` in postcard, with symbols as positions in a table of their names; (table, value).
+/// The bytes depend only on the names, not on the symbols a run happened to give them.
+fn encode_with_symbols(value: &impl serde::Serialize, interner: &Interner) -> Option<(Vec<u8>, Vec<u8>)> {
+    codec::begin_encode();
+    let body = postcard::to_allocvec(value);
+    let syms = codec::end_encode();
+    let body = body.ok()?;
+    let names: Vec<std::sync::Arc<str>> = syms.iter().map(|s| interner.name(*s)).collect();
+    let names: Vec<&str> = names.iter().map(|n| &**n).collect();
+    let head = postcard::to_allocvec(&names).ok()?;
+    Some((head, body))
+}
+
+/// The facts and their interface hash, from a blob made by `encode`.
+pub fn decode(blob: &[u8], interner: &Interner) -> Option<(FileFacts, u64)> {
+    let interface = u64::from_le_bytes(blob.get(..8)?.try_into().ok()?);
+    let blob = &blob[8..];
     let head_len = u32::from_le_bytes(blob.get(..4)?.try_into().ok()?) as usize;
     let head = blob.get(4..4usize.checked_add(head_len)?)?;
     let body = &blob[4 + head_len..];
@@ -41,7 +55,140 @@ pub fn decode(blob: &[u8], interner: &Interner) -> Option<FileFacts> {
     codec::begin_decode(names.iter().map(|n| interner.intern(n)).collect());
     let facts = postcard::from_bytes::<FileFacts>(body);
     codec::end_decode();
-    facts.ok().filter(valid)
+    Some((facts.ok().filter(valid)?, interface))
+}
+
+/// A hash of what other files can learn from this one: its modules, scopes, items and `use`s,
+/// types, impls, and each fn's signature, but no fn body and no position. How a call elsewhere
+/// resolves, and so what the call graph says about it, depends on these alone (and on the
+/// offload wrappers, which `callgraph::workspace_key` adds). An edit inside a fn body keeps it.
+///
+/// The structs are taken apart field by field: a field added to the facts does not compile here
+/// until it is sorted into the interface or out of it.
+pub fn interface_hash(facts: &FileFacts, interner: &Interner) -> Option<u64> {
+    use super::facts::*;
+    #[derive(serde::Serialize)]
+    struct Interface<'a> {
+        modules: Vec<ModuleSig<'a>>,
+        scopes: &'a [Scope],
+        fns: Vec<FnSig<'a>>,
+        structs: &'a [StructFacts],
+        impls: &'a [ImplFacts],
+        traits: &'a [TraitFacts],
+        statics: Vec<(Sym, ScopeId, &'a Ty)>,
+        aliases: &'a [AliasFacts],
+        extern_crates: &'a [(Sym, Sym)],
+    }
+    #[derive(serde::Serialize)]
+    struct ModuleSig<'a> {
+        name: Sym,
+        parent: Option<ModIdx>,
+        scope: ScopeId,
+        out_of_line: Vec<(Sym, &'a Option<String>)>,
+        is_test: bool,
+        path_attr: &'a Option<String>,
+    }
+    #[derive(serde::Serialize)]
+    struct FnSig<'a> {
+        name: Sym,
+        module: ModIdx,
+        outer_scope: ScopeId,
+        owner: Owner,
+        is_async: bool,
+        runtime_entry: bool,
+        is_test: bool,
+        has_self: bool,
+        generics: &'a [Sym],
+        /// The declared type of each parameter.
+        params: Vec<Option<&'a Ty>>,
+        ret: &'a Option<Ty>,
+        static_init: Option<StaticIdx>,
+    }
+    use crate::intern::Sym;
+    let FileFacts {
+        modules,
+        scopes,
+        fns,
+        structs,
+        impls,
+        traits,
+        statics,
+        aliases,
+        extern_crates,
+        sql_consts: _,
+        directives: _,
+    } = facts;
+    let modules = modules
+        .iter()
+        .map(|m| {
+            let ModuleFacts { name, parent, scope, out_of_line, is_test, path_attr } = m;
+            ModuleSig {
+                name: *name,
+                parent: *parent,
+                scope: *scope,
+                out_of_line: out_of_line.iter().map(|o| (o.name, &o.path_attr)).collect(),
+                is_test: *is_test,
+                path_attr,
+            }
+        })
+        .collect();
+    let fns = fns
+        .iter()
+        .map(|f| {
+            let FnFacts {
+                name,
+                module,
+                outer_scope,
+                owner,
+                is_async,
+                runtime_entry,
+                is_test,
+                has_self,
+                generics,
+                params,
+                ret,
+                bindings,
+                calls: _,
+                ctxs: _,
+                span: _,
+                awaits: _,
+                guards: _,
+                drops: _,
+                db: _,
+                static_init,
+            } = f;
+            FnSig {
+                name: *name,
+                module: *module,
+                outer_scope: *outer_scope,
+                owner: *owner,
+                is_async: *is_async,
+                runtime_entry: *runtime_entry,
+                is_test: *is_test,
+                has_self: *has_self,
+                generics,
+                params: params.iter().map(|b| bindings.get(b.idx()).and_then(|b| b.ty.as_deref())).collect(),
+                ret,
+                static_init: *static_init,
+            }
+        })
+        .collect();
+    let statics = statics
+        .iter()
+        .map(|st| {
+            let StaticFacts { name, scope, ty, span: _ } = st;
+            (*name, *scope, ty)
+        })
+        .collect();
+    let view = Interface { modules, scopes, fns, structs, impls, traits, statics, aliases, extern_crates };
+    let (head, body) = encode_with_symbols(&view, interner)?;
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update((head.len() as u64).to_le_bytes());
+    h.update(&head);
+    h.update(&body);
+    let digest = h.finalize();
+    Some(u64::from_le_bytes(digest[..8].try_into().ok()?))
 }
 
 /// Whether every index in decoded facts points where it may, and every parent link goes
@@ -184,11 +331,38 @@ mod tests {
         let blob = encode(&facts, &a).unwrap();
         let b = Interner::new();
         b.intern("something else first");
-        let back = decode(&blob, &b).unwrap();
+        let (back, interface) = decode(&blob, &b).unwrap();
+        // The interface hash depends on names, not on the symbols a run gave them.
+        assert_eq!(Some(interface), interface_hash(&back, &b));
         assert_eq!(format!("{:?}", facts.fns.len()), format!("{:?}", back.fns.len()));
         let (na, nb) = (a.freeze(), b.freeze());
         assert_eq!(na.str(facts.fns[0].name), nb.str(back.fns[0].name));
         assert_eq!(facts.fns[0].calls.len(), back.fns[0].calls.len());
+    }
+
+    #[test]
+    fn interface_hash_ignores_bodies_and_positions_only() {
+        let hash = |text: &str| {
+            let names = Interner::new();
+            interface_hash(&crate::parse::parse_facts(text, &names).unwrap(), &names).unwrap()
+        };
+        let base =
+            hash("use std::fs;\nstatic N: u32 = 1;\nfn f(p: &str) -> u32 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n");
+        // Another body, and everything moved by a comment: the same interface.
+        let body = "use std::fs;\nstatic N: u32 = 1;\n// moved\nfn f(p: &str) -> u32 { fs::read(p).unwrap(); g(p) }\n\
+                    fn g(_: &str) -> u32 { 2 }\n";
+        assert_eq!(hash(body), base);
+        for other in [
+            "use std::io;\nstatic N: u32 = 1;\nfn f(p: &str) -> u32 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
+            "use std::fs;\nstatic N: u64 = 1;\nfn f(p: &str) -> u32 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
+            "use std::fs;\nstatic N: u32 = 1;\nasync fn f(p: &str) -> u32 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
+            "use std::fs;\nstatic N: u32 = 1;\nfn f(p: &String) -> u32 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
+            "use std::fs;\nstatic N: u32 = 1;\nfn f(p: &str) -> u64 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
+            "use std::fs;\nstatic N: u32 = 1;\nfn g(_: &str) -> u32 { 1 }\nfn f(p: &str) -> u32 { g(p) }\n",
+            "use std::fs;\nstatic N: u32 = 1;\nfn f(p: &str) -> u32 { fn h() {} g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
+        ] {
+            assert_ne!(hash(other), base, "{other}");
+        }
     }
 
     #[test]

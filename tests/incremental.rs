@@ -1,0 +1,161 @@
+//! The call graph's part of the cache (`model::callgraph::SiteCache`): a file's classified calls
+//! are reused only while the file and every other file's interface are unchanged, and a run that
+//! reuses them reports exactly what a run without any cache does.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use asynclint::workspace::{CrateKind, CrateSpec, WorkspaceInput};
+use asynclint::{analyze, Analysis, FactsCache, MemoryLoader, Options};
+
+/// Entries by (whether they are sites, path): key and blob.
+type Entries = HashMap<(bool, String), (u64, Vec<u8>)>;
+
+/// A cache in memory: what the last run left (`old`, read) and what this run writes (`new`).
+#[derive(Default)]
+struct MemoryCache {
+    old: Entries,
+    new: Mutex<Entries>,
+    /// The files whose classified calls were reused.
+    sites_reused: Mutex<Vec<String>>,
+}
+
+impl MemoryCache {
+    /// The cache the next run starts from: this run's entries over the last run's.
+    fn next(&self) -> MemoryCache {
+        let mut old = self.old.clone();
+        old.extend(self.new.lock().unwrap().drain());
+        MemoryCache { old, ..Default::default() }
+    }
+
+    fn lookup(&self, sites: bool, path: &str, key: u64) -> Option<&[u8]> {
+        let (k, blob) = self.old.get(&(sites, path.to_string()))?;
+        (*k == key).then_some(blob.as_slice())
+    }
+}
+
+impl FactsCache for MemoryCache {
+    fn get(&self, path: &str, hash: u64) -> Option<&[u8]> {
+        self.lookup(false, path, hash)
+    }
+
+    fn put(&self, path: &str, hash: u64, blob: Vec<u8>) {
+        self.new.lock().unwrap().insert((false, path.to_string()), (hash, blob));
+    }
+
+    fn get_sites(&self, path: &str, key: u64) -> Option<&[u8]> {
+        let blob = self.lookup(true, path, key)?;
+        self.sites_reused.lock().unwrap().push(path.to_string());
+        Some(blob)
+    }
+
+    fn put_sites(&self, path: &str, key: u64, blob: Vec<u8>) {
+        self.new.lock().unwrap().insert((true, path.to_string()), (key, blob));
+    }
+}
+
+const LIB: &str = "pub mod handlers;\npub mod helpers;\n";
+const HANDLERS: &str = "use crate::helpers::load;\n\npub async fn handle() -> u32 {\n    load()\n}\n";
+const FAST_HELPERS: &str = "pub fn load() -> u32 {\n    1\n}\n";
+
+fn analyse(files: &[(&str, &str)], cache: Option<Arc<MemoryCache>>) -> Analysis {
+    let mut loader = MemoryLoader::default();
+    for (path, text) in files {
+        loader.files.insert(path.to_string(), text.as_bytes().to_vec());
+    }
+    let mut paths: Vec<String> = files.iter().map(|(p, _)| p.to_string()).collect();
+    paths.sort();
+    let input = WorkspaceInput {
+        crates: vec![CrateSpec {
+            name: "app".into(),
+            kind: CrateKind::Lib,
+            root: "src/lib.rs".into(),
+            package_dir: String::new(),
+            deps: Some(Vec::new()),
+        }],
+        sizes: vec![0; paths.len()],
+        files: paths,
+    };
+    let options = Options { cache: cache.map(|c| c as Arc<dyn FactsCache>), ..Default::default() };
+    analyze(&input, &loader, &options).expect("the analysis must not fail")
+}
+
+fn report(a: &Analysis) -> Vec<String> {
+    a.findings.iter().map(|f| format!("{}:{} {} {}", f.location.path, f.location.line, f.rule, f.message)).collect()
+}
+
+/// Runs with `cache` and without any, checks they agree, and returns the cache for the next run
+/// and the files whose sites were reused, sorted.
+fn run(files: &[(&str, &str)], cache: &MemoryCache) -> (MemoryCache, Vec<String>, Vec<String>) {
+    let cache = Arc::new(cache.next());
+    let cached = analyse(files, Some(cache.clone()));
+    let fresh = analyse(files, None);
+    assert_eq!(report(&cached), report(&fresh), "a run with the cache reports something else");
+    let mut reused = cache.sites_reused.lock().unwrap().clone();
+    reused.sort();
+    (cache.next(), reused, report(&fresh))
+}
+
+fn blocking_findings(report: &[String]) -> Vec<&String> {
+    report.iter().filter(|f| f.starts_with("src/handlers.rs") && f.contains("blocking-call-in-async")).collect()
+}
+
+#[test]
+fn classified_calls_are_reused_only_while_what_they_depend_on_is_unchanged() {
+    let start = MemoryCache::default();
+    let v1 = [("src/lib.rs", LIB), ("src/handlers.rs", HANDLERS), ("src/helpers.rs", FAST_HELPERS)];
+    let (cache, reused, first) = run(&v1, &start);
+    assert!(reused.is_empty(), "a cold run reused {reused:?}");
+    assert!(blocking_findings(&first).is_empty(), "{first:?}");
+
+    // Unchanged: every file with fns is reused.
+    let (cache, reused, _) = run(&v1, &cache);
+    assert_eq!(reused, ["src/handlers.rs", "src/helpers.rs"]);
+
+    // An edit inside a body: only that file is classified again, and the handler that calls the
+    // helper (whose own sites are reused) is now flagged through it.
+    let slow_body = "pub fn load() -> u32 {\n    std::thread::sleep(std::time::Duration::from_millis(5));\n    1\n}\n";
+    let v2 = [("src/lib.rs", LIB), ("src/handlers.rs", HANDLERS), ("src/helpers.rs", slow_body)];
+    let (cache, reused, second) = run(&v2, &cache);
+    assert_eq!(reused, ["src/handlers.rs"]);
+    assert_eq!(blocking_findings(&second).len(), 1, "{second:?}");
+
+    // An edit to what another file sees: `load` is now re-exported from a module below, after a
+    // fn that takes its old position. The handler's call resolves elsewhere, so no file may reuse
+    // its sites; kept ones would point the call at `fast`, which does not block.
+    let moved = "pub fn fast() -> u32 {\n    1\n}\n\nmod inner {\n    pub fn load() -> u32 {\n        \
+                 std::thread::sleep(std::time::Duration::from_millis(5));\n        1\n    }\n}\n\npub use inner::load;\n";
+    let v3 = [("src/lib.rs", LIB), ("src/handlers.rs", HANDLERS), ("src/helpers.rs", moved)];
+    let (_, reused, third) = run(&v3, &cache);
+    assert!(reused.is_empty(), "sites reused across an interface change: {reused:?}");
+    assert_eq!(blocking_findings(&third).len(), 1, "{third:?}");
+}
+
+#[test]
+fn damaged_classified_calls_are_not_trusted() {
+    let v1 = [("src/lib.rs", LIB), ("src/handlers.rs", HANDLERS), ("src/helpers.rs", FAST_HELPERS)];
+    let (cache, _, reference) = run(&v1, &MemoryCache::default());
+    let sites: Vec<(bool, String)> = cache.old.keys().filter(|(sites, _)| *sites).cloned().collect();
+    assert!(!sites.is_empty(), "no classified calls were kept");
+    for key in sites {
+        let (k, blob) = cache.old[&key].clone();
+        let mut damages: Vec<Vec<u8>> = vec![Vec::new(), blob[..blob.len() / 2].to_vec(), [&blob[..], &[7]].concat()];
+        for at in 0..blob.len() {
+            for delta in [1u8, 0x80, 0xff] {
+                let mut d = blob.clone();
+                d[at] = d[at].wrapping_add(delta);
+                damages.push(d);
+            }
+        }
+        for damaged in damages {
+            let mut old = cache.old.clone();
+            old.insert(key.clone(), (k, damaged.clone()));
+            let damaged_cache = Arc::new(MemoryCache { old, ..Default::default() });
+            // Whatever the damage, the run neither panics nor reads an index out of range;
+            // findings may differ only where the damage still decodes to valid sites.
+            let a = analyse(&v1, Some(damaged_cache));
+            assert!(a.errors.is_empty(), "{:?}", a.errors);
+        }
+    }
+    assert!(blocking_findings(&reference).is_empty());
+}
