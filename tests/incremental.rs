@@ -54,7 +54,10 @@ impl FactsCache for MemoryCache {
     }
 }
 
-const LIB: &str = "pub mod handlers;\npub mod helpers;\n";
+const LIB: &str = "pub mod db;\npub mod handlers;\npub mod helpers;\n";
+/// Database roles are kept with the classified calls: the warm run must still see this pool.
+const DB: &str =
+    "pub async fn connect() -> sqlx::PgPool {\n    sqlx::PgPool::connect(\"postgres://app\").await.unwrap()\n}\n";
 const HANDLERS: &str = "use crate::helpers::load;\n\npub async fn handle() -> u32 {\n    load()\n}\n";
 const FAST_HELPERS: &str = "pub fn load() -> u32 {\n    1\n}\n";
 
@@ -103,37 +106,39 @@ fn blocking_findings(report: &[String]) -> Vec<&String> {
 #[test]
 fn classified_calls_are_reused_only_while_what_they_depend_on_is_unchanged() {
     let start = MemoryCache::default();
-    let v1 = [("src/lib.rs", LIB), ("src/handlers.rs", HANDLERS), ("src/helpers.rs", FAST_HELPERS)];
+    let v1 = [("src/lib.rs", LIB), ("src/db.rs", DB), ("src/handlers.rs", HANDLERS), ("src/helpers.rs", FAST_HELPERS)];
     let (cache, reused, first) = run(&v1, &start);
     assert!(reused.is_empty(), "a cold run reused {reused:?}");
     assert!(blocking_findings(&first).is_empty(), "{first:?}");
+    assert!(first.iter().any(|f| f.starts_with("src/db.rs") && f.contains("panicking-pool-creation")), "{first:?}");
 
     // Unchanged: every file with fns is reused.
-    let (cache, reused, _) = run(&v1, &cache);
-    assert_eq!(reused, ["src/handlers.rs", "src/helpers.rs"]);
+    let (cache, reused, second) = run(&v1, &cache);
+    assert_eq!(reused, ["src/db.rs", "src/handlers.rs", "src/helpers.rs"]);
+    assert_eq!(second, first);
 
     // An edit inside a body: only that file is classified again, and the handler that calls the
     // helper (whose own sites are reused) is now flagged through it.
     let slow_body = "pub fn load() -> u32 {\n    std::thread::sleep(std::time::Duration::from_millis(5));\n    1\n}\n";
-    let v2 = [("src/lib.rs", LIB), ("src/handlers.rs", HANDLERS), ("src/helpers.rs", slow_body)];
-    let (cache, reused, second) = run(&v2, &cache);
-    assert_eq!(reused, ["src/handlers.rs"]);
-    assert_eq!(blocking_findings(&second).len(), 1, "{second:?}");
+    let v2 = [("src/lib.rs", LIB), ("src/db.rs", DB), ("src/handlers.rs", HANDLERS), ("src/helpers.rs", slow_body)];
+    let (cache, reused, third) = run(&v2, &cache);
+    assert_eq!(reused, ["src/db.rs", "src/handlers.rs"]);
+    assert_eq!(blocking_findings(&third).len(), 1, "{third:?}");
 
     // An edit to what another file sees: `load` is now re-exported from a module below, after a
     // fn that takes its old position. The handler's call resolves elsewhere, so no file may reuse
     // its sites; kept ones would point the call at `fast`, which does not block.
     let moved = "pub fn fast() -> u32 {\n    1\n}\n\nmod inner {\n    pub fn load() -> u32 {\n        \
                  std::thread::sleep(std::time::Duration::from_millis(5));\n        1\n    }\n}\n\npub use inner::load;\n";
-    let v3 = [("src/lib.rs", LIB), ("src/handlers.rs", HANDLERS), ("src/helpers.rs", moved)];
-    let (_, reused, third) = run(&v3, &cache);
+    let v3 = [("src/lib.rs", LIB), ("src/db.rs", DB), ("src/handlers.rs", HANDLERS), ("src/helpers.rs", moved)];
+    let (_, reused, fourth) = run(&v3, &cache);
     assert!(reused.is_empty(), "sites reused across an interface change: {reused:?}");
-    assert_eq!(blocking_findings(&third).len(), 1, "{third:?}");
+    assert_eq!(blocking_findings(&fourth).len(), 1, "{fourth:?}");
 }
 
 #[test]
 fn damaged_classified_calls_are_not_trusted() {
-    let v1 = [("src/lib.rs", LIB), ("src/handlers.rs", HANDLERS), ("src/helpers.rs", FAST_HELPERS)];
+    let v1 = [("src/lib.rs", LIB), ("src/db.rs", DB), ("src/handlers.rs", HANDLERS), ("src/helpers.rs", FAST_HELPERS)];
     let (cache, _, reference) = run(&v1, &MemoryCache::default());
     let sites: Vec<(bool, String)> = cache.old.keys().filter(|(sites, _)| *sites).cloned().collect();
     assert!(!sites.is_empty(), "no classified calls were kept");

@@ -8,9 +8,10 @@ use std::collections::VecDeque;
 use rayon::prelude::*;
 
 use super::context::{AsyncKind, Exec};
+use super::db::DbIndex;
 use super::resolve::Target;
 use super::{FnRef, Model};
-use crate::catalogue::ApiSet;
+use crate::catalogue::{ApiSet, DbRole, SymPath};
 use crate::parse::facts::{CallId, CtxId, FnIdx};
 
 /// A call worth knowing about, classified once.
@@ -30,6 +31,15 @@ pub enum SiteKind {
     /// A fn of the workspace.
     Calls(FnRef),
 }
+
+/// One file's calls, per fn: the classified sites and the calls with a database role.
+#[derive(Default)]
+struct FileCalls {
+    sites: Vec<Vec<Site>>,
+    db: Vec<DbCalls>,
+}
+
+type DbCalls = Box<[(CallId, DbRole, SymPath)]>;
 
 /// Why a sync fn may block: its call `call` either is the API (`via == None`) or calls `via`,
 /// which may block in turn.
@@ -64,25 +74,40 @@ impl CallGraph {
             base.push(total);
             total += facts.as_ref().map_or(0, |f| f.fns.len() as u32);
         }
-        let per_file: Vec<Vec<Vec<Site>>> = (0..model.files.len() as u32)
+        // Each file's calls are classified, and their database roles found, in one pass: both
+        // resolve the same calls, and both are kept in the cache together.
+        let per_file: Vec<FileCalls> = (0..model.files.len() as u32)
             .into_par_iter()
             .map(|file| {
                 let n = model.files[file as usize].as_ref().map_or(0, |f| f.fns.len());
                 if n == 0 {
-                    return Vec::new();
+                    return FileCalls::default();
                 }
                 if let Some(kept) = reuse.and_then(|r| r.get(model, file)) {
                     return kept;
                 }
-                let sites: Vec<Vec<Site>> =
-                    (0..n).map(|i| classify(model, FnRef { file, func: FnIdx(i as u32) })).collect();
+                let fns = (0..n).map(|i| FnRef { file, func: FnIdx(i as u32) });
+                let calls = FileCalls {
+                    sites: fns.clone().map(|f| classify(model, f)).collect(),
+                    db: fns.map(|f| model.compute_db_calls(f)).collect(),
+                };
                 if let Some(r) = reuse {
-                    r.put(file, &sites);
+                    r.put(model, file, &calls);
                 }
-                sites
+                calls
             })
             .collect();
-        let sites: Vec<Vec<Site>> = per_file.into_iter().flatten().collect();
+        let mut sites: Vec<Vec<Site>> = Vec::with_capacity(total as usize);
+        let mut db_index = DbIndex::default();
+        for (file, calls) in per_file.into_iter().enumerate() {
+            sites.extend(calls.sites);
+            for (i, roles) in calls.db.into_iter().enumerate() {
+                if !roles.is_empty() {
+                    db_index.insert(FnRef { file: file as u32, func: FnIdx(i as u32) }, roles);
+                }
+            }
+        }
+        model.provide_db_index(db_index);
         debug_assert_eq!(sites.len(), total as usize);
         let mut graph = CallGraph { base, sites, blocking: Vec::new(), block_on: Vec::new() };
         graph.blocking = graph.summarize(model, Summary::Blocking);
@@ -217,13 +242,13 @@ impl SiteCache<'_> {
         u64::from_le_bytes(h.finalize()[..8].try_into().unwrap_or_default())
     }
 
-    fn get(&self, model: &Model, file: u32) -> Option<Vec<Vec<Site>>> {
+    fn get(&self, model: &Model, file: u32) -> Option<FileCalls> {
         let blob = self.cache.get_sites(&self.paths[file as usize], self.key(file))?;
-        decode_sites(model, file, blob)
+        decode_calls(model, file, blob)
     }
 
-    fn put(&self, file: u32, sites: &[Vec<Site>]) {
-        self.cache.put_sites(&self.paths[file as usize], self.key(file), encode_sites(sites));
+    fn put(&self, model: &Model, file: u32, calls: &FileCalls) {
+        self.cache.put_sites(&self.paths[file as usize], self.key(file), encode_calls(model, calls));
     }
 }
 
@@ -240,11 +265,14 @@ const SITES_FORMAT: u64 = {
         include_str!("context.rs"),
         include_str!("apis.rs"),
         include_str!("memo.rs"),
+        include_str!("db.rs"),
         include_str!("../catalogue.rs"),
         crate::catalogue::BLOCKING_APIS_TOML,
         crate::catalogue::API_TYPES_TOML,
         crate::catalogue::OFFLOAD_APIS_TOML,
         crate::catalogue::BLOCK_ON_APIS_TOML,
+        crate::catalogue::DATABASE_APIS_TOML,
+        crate::catalogue::SYNC_LOCKS_TOML,
     ];
     let mut h = crate::parse::cached::FACTS_FORMAT;
     let mut i = 0;
@@ -285,12 +313,13 @@ pub fn workspace_key(
     Some(u64::from_le_bytes(h.finalize()[..8].try_into().unwrap_or_default()))
 }
 
-/// Sites as bytes: per fn, a count, then per site the call, the context and the kind
-/// (little-endian u32s and one-byte tags).
-fn encode_sites(sites: &[Vec<Site>]) -> Vec<u8> {
+/// A file's calls as bytes: per fn, a count, then per site the call, the context and the kind;
+/// then per fn, a count, then per database call the call, the role and the type it is on (its
+/// segments as text: symbols differ from run to run). Little-endian u32s and one-byte tags.
+fn encode_calls(model: &Model, calls: &FileCalls) -> Vec<u8> {
     let mut out = Vec::new();
     let u32_ = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
-    for fn_sites in sites {
+    for fn_sites in &calls.sites {
         u32_(&mut out, fn_sites.len() as u32);
         for s in fn_sites {
             u32_(&mut out, s.call.0);
@@ -321,8 +350,56 @@ fn encode_sites(sites: &[Vec<Site>]) -> Vec<u8> {
             }
         }
     }
+    for roles in &calls.db {
+        u32_(&mut out, roles.len() as u32);
+        for (call, role, on) in roles.iter() {
+            u32_(&mut out, call.0);
+            out.push(db_role_tag(*role));
+            u32_(&mut out, on.len() as u32);
+            for seg in on.iter() {
+                let text = model.names.str(*seg);
+                u32_(&mut out, text.len() as u32);
+                out.extend_from_slice(text.as_bytes());
+            }
+        }
+    }
     out
 }
+
+/// A database role's tag in the cache: its position in `DB_ROLES`. A match, so that a new role
+/// does not compile until it has a tag.
+fn db_role_tag(role: DbRole) -> u8 {
+    match role {
+        DbRole::CreatePool => 0,
+        DbRole::CreatePoolLazy => 1,
+        DbRole::Connect => 2,
+        DbRole::Acquire => 3,
+        DbRole::Close => 4,
+        DbRole::Begin => 5,
+        DbRole::Statement => 6,
+        DbRole::Query => 7,
+        DbRole::WriteQuery => 8,
+        DbRole::SqlAppend => 9,
+        DbRole::PoolSetting => 10,
+        DbRole::Run => 11,
+    }
+}
+
+/// Every database role, by its tag in the cache.
+const DB_ROLES: [DbRole; 12] = [
+    DbRole::CreatePool,
+    DbRole::CreatePoolLazy,
+    DbRole::Connect,
+    DbRole::Acquire,
+    DbRole::Close,
+    DbRole::Begin,
+    DbRole::Statement,
+    DbRole::Query,
+    DbRole::WriteQuery,
+    DbRole::SqlAppend,
+    DbRole::PoolSetting,
+    DbRole::Run,
+];
 
 fn async_tag(kind: AsyncKind) -> u8 {
     match kind {
@@ -332,12 +409,12 @@ fn async_tag(kind: AsyncKind) -> u8 {
     }
 }
 
-/// The sites of `file` from a blob, checked against the model: every index must point where it
-/// may, since a cache is never trusted. `None` for anything else.
-fn decode_sites(model: &Model, file: u32, blob: &[u8]) -> Option<Vec<Vec<Site>>> {
+/// The calls of `file` from a blob, checked against the model: every index must point where it
+/// may and every name must be known, since a cache is never trusted. `None` for anything else.
+fn decode_calls(model: &Model, file: u32, blob: &[u8]) -> Option<FileCalls> {
     let facts = model.files.get(file as usize)?.as_ref()?;
     let mut r = Bytes(blob);
-    let mut out = Vec::with_capacity(facts.fns.len());
+    let mut sites = Vec::with_capacity(facts.fns.len());
     for func in &facts.fns {
         let n = r.u32()? as usize;
         let mut fn_sites = Vec::with_capacity(n.min(func.calls.len()));
@@ -375,9 +452,32 @@ fn decode_sites(model: &Model, file: u32, blob: &[u8]) -> Option<Vec<Vec<Site>>>
             };
             fn_sites.push(Site { call: CallId(call), exec, kind });
         }
-        out.push(fn_sites);
+        sites.push(fn_sites);
     }
-    r.0.is_empty().then_some(out)
+    let mut db = Vec::with_capacity(facts.fns.len());
+    for func in &facts.fns {
+        let n = r.u32()? as usize;
+        let mut roles = Vec::with_capacity(n.min(func.calls.len()));
+        for _ in 0..n {
+            let call = r.u32()?;
+            // Sorted and in range: `db_role` searches them by call.
+            if call as usize >= func.calls.len() || roles.last().is_some_and(|&(c, _, _): &(CallId, _, _)| c.0 >= call)
+            {
+                return None;
+            }
+            let role = *DB_ROLES.get(r.u8()? as usize)?;
+            let segs = r.u32()? as usize;
+            let mut on = Vec::with_capacity(segs.min(16));
+            for _ in 0..segs {
+                let len = r.u32()? as usize;
+                let text = std::str::from_utf8(r.take(len)?).ok()?;
+                on.push(model.names.lookup(text)?);
+            }
+            roles.push((CallId(call), role, SymPath::from(on)));
+        }
+        db.push(roles.into_boxed_slice());
+    }
+    r.0.is_empty().then_some(FileCalls { sites, db })
 }
 
 fn async_kind(tag: u8) -> AsyncKind {
@@ -399,12 +499,28 @@ impl Bytes<'_> {
     }
 
     fn u32(&mut self) -> Option<u32> {
-        let (head, rest) = self.0.split_at_checked(4)?;
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
         self.0 = rest;
-        Some(u32::from_le_bytes(head.try_into().ok()?))
+        Some(head)
     }
 }
 
 fn api(model: &Model, set: &ApiSet, f: FnRef, call: &crate::parse::facts::CallSite, target: &Target) -> Option<usize> {
     model.api_called_with(set, f, call, target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_db_role_tag_names_its_role() {
+        for (tag, role) in DB_ROLES.iter().enumerate() {
+            assert_eq!(db_role_tag(*role) as usize, tag, "{role:?}");
+        }
+    }
 }

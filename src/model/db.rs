@@ -64,26 +64,32 @@ impl Model<'_> {
             let fns: Vec<FnRef> = self.all_fns().collect();
             fns.par_iter()
                 .filter_map(|&f| {
-                    let calls: Vec<(CallId, DbRole, SymPath)> = self
-                        .func(f)
-                        .calls
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, c)| {
-                            let role = self.compute_db_role(f, c).or_else(|| match &c.callee {
-                                Callee::Method { name, .. } if self.cat.db.runs.contains(name) => {
-                                    Some((DbRole::Run, SymPath::default()))
-                                }
-                                _ => None,
-                            });
-                            role.map(|(r, p)| (CallId(i as u32), r, p))
-                        })
-                        .collect();
-                    (!calls.is_empty()).then(|| (f, calls.into_boxed_slice()))
+                    let calls = self.compute_db_calls(f);
+                    (!calls.is_empty()).then_some((f, calls))
                 })
                 .collect()
         });
         index.get(&f).map(|b| &**b).unwrap_or(&[])
+    }
+
+    /// The calls of `f` that have a database role, computed (`db_calls` keeps them).
+    pub(crate) fn compute_db_calls(&self, f: FnRef) -> Box<[(CallId, DbRole, SymPath)]> {
+        let calls = self.func(f).calls.iter().enumerate().filter_map(|(i, c)| {
+            let role = self.compute_db_role(f, c).or_else(|| match &c.callee {
+                Callee::Method { name, .. } if self.cat.db.runs.contains(name) => {
+                    Some((DbRole::Run, SymPath::default()))
+                }
+                _ => None,
+            });
+            role.map(|(r, p)| (CallId(i as u32), r, p))
+        });
+        calls.collect()
+    }
+
+    /// Hands over the database roles of every call, when they were computed (or read from the
+    /// cache) with the call graph; the first index given or computed stays.
+    pub(crate) fn provide_db_index(&self, index: DbIndex) {
+        let _ = self.db_index.set(index);
     }
 
     /// What call `id` of `f` does, by the database catalogue.
