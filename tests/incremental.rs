@@ -136,6 +136,28 @@ fn classified_calls_are_reused_only_while_what_they_depend_on_is_unchanged() {
     assert_eq!(blocking_findings(&fourth).len(), 1, "{fourth:?}");
 }
 
+/// Whether a fn is an offload wrapper depends on its body, and decides where the closures its
+/// callers give it run: a body edit that makes it one (or not) must reach the callers' sites.
+#[test]
+fn an_offload_wrapper_edited_in_its_body_reclassifies_its_callers() {
+    let lib = "pub mod jobs;\npub mod offload;\n";
+    let jobs = "pub async fn nightly() {\n    crate::offload::run_off(|| {\n        \
+                std::thread::sleep(std::time::Duration::from_secs(1));\n        1\n    });\n}\n";
+    let wrapper =
+        |body: &str| format!("pub fn run_off<F: FnOnce() -> u32 + Send + 'static>(f: F) {{\n    {body}\n}}\n");
+    let (offloads, runs_in_place) = (wrapper("tokio::task::spawn_blocking(f);"), wrapper("std::mem::drop(f);"));
+    let run_version = |wrapper: &str, cache: &MemoryCache| {
+        run(&[("src/lib.rs", lib), ("src/jobs.rs", jobs), ("src/offload.rs", wrapper)], cache)
+    };
+    let (cache, _, first) = run_version(&offloads, &MemoryCache::default());
+    assert!(first.iter().all(|f| !f.contains("blocking-call-in-async")), "{first:?}");
+    let (cache, reused, second) = run_version(&runs_in_place, &cache);
+    assert!(!reused.contains(&"src/jobs.rs".to_string()), "the caller's sites were reused: {reused:?}");
+    assert!(second.iter().any(|f| f.starts_with("src/jobs.rs") && f.contains("blocking-call-in-async")), "{second:?}");
+    let (_, _, third) = run_version(&offloads, &cache);
+    assert_eq!(third, first);
+}
+
 #[test]
 fn damaged_classified_calls_are_not_trusted() {
     let v1 = [("src/lib.rs", LIB), ("src/db.rs", DB), ("src/handlers.rs", HANDLERS), ("src/helpers.rs", FAST_HELPERS)];
@@ -163,4 +185,114 @@ fn damaged_classified_calls_are_not_trusted() {
         }
     }
     assert!(blocking_findings(&reference).is_empty());
+}
+
+// ---- property: random workspaces and edits ---------------------------------------------------------
+
+use proptest::prelude::*;
+
+const MODULES: [&str; 3] = ["a", "b", "c"];
+const NAMES: [&str; 3] = ["load", "save", "run"];
+
+/// One item of a generated module: a kind of item, a name, another module, a body.
+type ItemChoice = (u8, usize, usize, u8);
+
+fn body(choice: u8, other: &str, name: &str) -> String {
+    match choice % 5 {
+        0 => "1".to_string(),
+        1 => "std::thread::sleep(std::time::Duration::from_millis(1));\n    1".to_string(),
+        2 => format!("crate::{other}::{name}()"),
+        3 => format!("{name}()"),
+        _ => "std::fs::read(\"x\").map(|b| b.len() as u32).unwrap_or(0)".to_string(),
+    }
+}
+
+/// A module's text from its items. Names may clash or resolve nowhere: the property is only that
+/// the cache changes nothing, whatever the code means.
+fn render(items: &[ItemChoice]) -> String {
+    let mut out = String::new();
+    for &(kind, name, other, b) in items {
+        let (name, other) = (NAMES[name], MODULES[other]);
+        let text = match kind % 9 {
+            0 => format!("pub fn {name}() -> u32 {{\n    {}\n}}\n", body(b, other, name)),
+            1 => format!("pub async fn {name}_async() -> u32 {{\n    {}\n}}\n", body(b, other, name)),
+            2 => format!("pub use crate::{other}::{name};\n"),
+            3 => format!("use crate::{other}::*;\n"),
+            4 => format!("mod inner_{name} {{\n    pub fn {name}() -> u32 {{\n        {}\n    }}\n}}\npub use inner_{name}::{name};\n", body(b, other, name)),
+            5 => format!("pub async fn pool_{name}() -> sqlx::PgPool {{\n    sqlx::PgPool::connect(\"postgres://x\").await.unwrap()\n}}\n"),
+            6 => format!("pub async fn call_{name}() -> u32 {{\n    crate::{other}::{name}()\n}}\n"),
+            // An offload wrapper or not, by its body alone: what the callers' closures run on
+            // changes with a body edit in another file.
+            7 => {
+                let inner = if b % 2 == 0 { "tokio::task::spawn_blocking(f);" } else { "std::mem::drop(f);" };
+                format!("pub fn offload_{name}<F: FnOnce() -> u32 + Send + 'static>(f: F) {{\n    {inner}\n}}\n")
+            }
+            _ => format!(
+                "pub async fn use_{name}() {{\n    crate::{other}::offload_{name}(|| {{\n        \
+                 std::thread::sleep(std::time::Duration::from_millis(1));\n        1\n    }});\n}}\n"
+            ),
+        };
+        out.push_str(&text);
+    }
+    out
+}
+
+fn items() -> impl Strategy<Value = Vec<ItemChoice>> {
+    proptest::collection::vec((any::<u8>(), 0..NAMES.len(), 0..MODULES.len(), any::<u8>()), 0..6)
+}
+
+/// An edit: the module, whether only bodies change, and the new items (or bodies).
+type Edit = (usize, bool, Vec<ItemChoice>);
+
+/// A workspace (three modules), then edits: each replaces one module's text, or only the body
+/// choices of its items (which keeps its interface).
+fn workspace_and_edits() -> impl Strategy<Value = (Vec<Vec<ItemChoice>>, Vec<Edit>)> {
+    let modules = proptest::collection::vec(items(), MODULES.len());
+    let edits = proptest::collection::vec((0..MODULES.len(), any::<bool>(), items()), 1..4);
+    (modules, edits)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48),
+        failure_persistence: None,
+        max_shrink_iters: 200,
+        ..ProptestConfig::default()
+    })]
+
+    /// Whatever the workspace and however it is edited, a run with the cache reports what a run
+    /// without one does (`run` asserts it), and an unchanged tree reuses every file with fns.
+    #[test]
+    fn cached_runs_report_what_fresh_runs_do((mut modules, edits) in workspace_and_edits()) {
+        let lib = "pub mod a;\npub mod b;\npub mod c;\n".to_string();
+        let files = |modules: &[Vec<ItemChoice>]| -> Vec<(String, String)> {
+            let mut v = vec![("src/lib.rs".to_string(), lib.clone())];
+            for (m, items) in MODULES.iter().zip(modules) {
+                v.push((format!("src/{m}.rs"), render(items)));
+            }
+            v
+        };
+        let mut cache = MemoryCache::default();
+        let first = files(&modules);
+        let refs: Vec<(&str, &str)> = first.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+        let (next, _, _) = run(&refs, &cache);
+        let (next, reused, _) = run(&refs, &next);
+        let with_fns = MODULES.iter().zip(&modules).filter(|(_, items)| items.iter().any(|i| ![2u8, 3].contains(&(i.0 % 9)))).count();
+        prop_assert_eq!(reused.len(), with_fns, "{:?}", reused);
+        cache = next;
+        for (module, body_only, new_items) in edits {
+            if body_only {
+                // The same items with other bodies.
+                for (item, new) in modules[module].iter_mut().zip(new_items.iter().cycle()) {
+                    item.3 = new.3;
+                }
+            } else {
+                modules[module] = new_items;
+            }
+            let now = files(&modules);
+            let refs: Vec<(&str, &str)> = now.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+            let (next, _, _) = run(&refs, &cache);
+            cache = next;
+        }
+    }
 }

@@ -352,6 +352,9 @@ mod tests {
         let body = "use std::fs;\nstatic N: u32 = 1;\n// moved\nfn f(p: &str) -> u32 { fs::read(p).unwrap(); g(p) }\n\
                     fn g(_: &str) -> u32 { 2 }\n";
         assert_eq!(hash(body), base);
+        let wrapper =
+            |body: &str| format!("pub fn run_off<F: FnOnce() -> u32 + Send + 'static>(f: F) {{\n    {body}\n}}\n");
+        assert_eq!(hash(&wrapper("tokio::task::spawn_blocking(f);")), hash(&wrapper("std::mem::drop(f);")));
         for other in [
             "use std::io;\nstatic N: u32 = 1;\nfn f(p: &str) -> u32 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
             "use std::fs;\nstatic N: u64 = 1;\nfn f(p: &str) -> u32 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
