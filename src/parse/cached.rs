@@ -59,7 +59,7 @@ pub fn decode(blob: &[u8], interner: &Interner) -> Option<(FileFacts, u64)> {
 }
 
 /// A hash of what other files can learn from this one: its modules, scopes, items and `use`s,
-/// types, impls, and each fn's signature, but no fn body and no position. How a call elsewhere
+/// types, impls, and each fn's signature (less its parameters), but no fn body and no position. How a call elsewhere
 /// resolves, and so what the call graph says about it, depends on these alone (and on the
 /// offload wrappers, which `callgraph::workspace_key` adds). An edit inside a fn body keeps it.
 ///
@@ -99,8 +99,6 @@ pub fn interface_hash(facts: &FileFacts, interner: &Interner) -> Option<u64> {
         is_test: bool,
         has_self: bool,
         generics: &'a [Sym],
-        /// The declared type of each parameter.
-        params: Vec<Option<&'a Ty>>,
         ret: &'a Option<Ty>,
         static_init: Option<StaticIdx>,
     }
@@ -145,9 +143,12 @@ pub fn interface_hash(facts: &FileFacts, interner: &Interner) -> Option<u64> {
                 is_test,
                 has_self,
                 generics,
-                params,
+                // How another fn's call resolves never reads this fn's parameters, only whether
+                // it is an offload wrapper, which the workspace key covers. (And a fn without
+                // calls keeps no parameters at all: they would make a body edit an interface one.)
+                params: _,
                 ret,
-                bindings,
+                bindings: _,
                 calls: _,
                 ctxs: _,
                 span: _,
@@ -167,7 +168,6 @@ pub fn interface_hash(facts: &FileFacts, interner: &Interner) -> Option<u64> {
                 is_test: *is_test,
                 has_self: *has_self,
                 generics,
-                params: params.iter().map(|b| bindings.get(b.idx()).and_then(|b| b.ty.as_deref())).collect(),
                 ret,
                 static_init: *static_init,
             }
@@ -352,6 +352,11 @@ mod tests {
         let body = "use std::fs;\nstatic N: u32 = 1;\n// moved\nfn f(p: &str) -> u32 { fs::read(p).unwrap(); g(p) }\n\
                     fn g(_: &str) -> u32 { 2 }\n";
         assert_eq!(hash(body), base);
+        // Parameters are not part of it (see `interface_hash`).
+        assert_eq!(
+            hash("use std::fs;\nstatic N: u32 = 1;\nfn f(p: &String) -> u32 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n"),
+            base
+        );
         let wrapper =
             |body: &str| format!("pub fn run_off<F: FnOnce() -> u32 + Send + 'static>(f: F) {{\n    {body}\n}}\n");
         assert_eq!(hash(&wrapper("tokio::task::spawn_blocking(f);")), hash(&wrapper("std::mem::drop(f);")));
@@ -359,7 +364,6 @@ mod tests {
             "use std::io;\nstatic N: u32 = 1;\nfn f(p: &str) -> u32 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
             "use std::fs;\nstatic N: u64 = 1;\nfn f(p: &str) -> u32 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
             "use std::fs;\nstatic N: u32 = 1;\nasync fn f(p: &str) -> u32 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
-            "use std::fs;\nstatic N: u32 = 1;\nfn f(p: &String) -> u32 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
             "use std::fs;\nstatic N: u32 = 1;\nfn f(p: &str) -> u64 { g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
             "use std::fs;\nstatic N: u32 = 1;\nfn g(_: &str) -> u32 { 1 }\nfn f(p: &str) -> u32 { g(p) }\n",
             "use std::fs;\nstatic N: u32 = 1;\nfn f(p: &str) -> u32 { fn h() {} g(p) }\nfn g(_: &str) -> u32 { 1 }\n",
