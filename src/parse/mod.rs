@@ -47,6 +47,7 @@ pub fn parse_facts(text: &str, interner: &Interner) -> Result<FileFacts, SyntaxE
     if let Some(span) = may_be_too_deep.then(|| too_deep(&tokens)).flatten() {
         return Err(to_error(span, format!("nesting deeper than {MAX_NESTING} levels; this file is not analysed")));
     }
+    let tokens = if text.len() >= TABLE_FILE_BYTES { crate::memory::scratch(|| empty_tables(tokens)) } else { tokens };
     let file =
         crate::memory::scratch(|| syn::parse2::<syn::File>(tokens)).map_err(|e| to_error(e.span(), e.to_string()))?;
     let facts = crate::memory::lasting(|| {
@@ -60,6 +61,72 @@ pub fn parse_facts(text: &str, interner: &Interner) -> Result<FileFacts, SyntaxE
     // thread with its large stack, not on whichever thread would drop it later.
     drop(file);
     Ok(facts)
+}
+
+/// Files this large may hold data tables (`static TABLE: [u16; 65536] = [..]`): see `empty_tables`.
+const TABLE_FILE_BYTES: usize = 1 << 18;
+
+/// Groups of at least this many tokens, made only of numbers, chars and bytes, commas and minus
+/// signs, are tables.
+const TABLE_MIN_TOKENS: usize = 256;
+
+/// The tokens with every table's group emptied. A table holds no call, path or name, so no fact
+/// comes from it; but syn makes a node of some 100 bytes for each of its literals, and the largest
+/// tables of the bench corpus (a 2.5 MB file of numbers) made trees of hundreds of MB. Text in a
+/// table is kept: strings can be SQL. A syntax error inside a table goes unreported.
+fn empty_tables(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    if !has_table(&tokens) {
+        return tokens;
+    }
+    use proc_macro2::{Group, TokenTree};
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Group(g) => {
+                let stream = if table_size(&g.stream()).is_some_and(|n| n >= TABLE_MIN_TOKENS) {
+                    proc_macro2::TokenStream::new()
+                } else {
+                    empty_tables(g.stream())
+                };
+                let mut emptied = Group::new(g.delimiter(), stream);
+                emptied.set_span(g.span());
+                TokenTree::Group(emptied)
+            }
+            other => other,
+        })
+        .collect()
+}
+
+/// Whether any group in `tokens` is a table.
+fn has_table(tokens: &proc_macro2::TokenStream) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Group(g) => {
+            table_size(&g.stream()).is_some_and(|n| n >= TABLE_MIN_TOKENS) || has_table(&g.stream())
+        }
+        _ => false,
+    })
+}
+
+/// The number of tokens in `tokens` if it is table data only (see `TABLE_MIN_TOKENS`).
+fn table_size(tokens: &proc_macro2::TokenStream) -> Option<usize> {
+    use proc_macro2::TokenTree;
+    let mut n = 0;
+    for tree in tokens.clone() {
+        n += match tree {
+            TokenTree::Literal(l) => {
+                let text = l.to_string();
+                let data = text.starts_with(|c: char| c.is_ascii_digit() || c == '\'') || text.starts_with("b'");
+                if !data {
+                    return None;
+                }
+                1
+            }
+            TokenTree::Punct(p) if matches!(p.as_char(), ',' | '-') => 1,
+            TokenTree::Group(g) => table_size(&g.stream())? + 1,
+            _ => return None,
+        };
+    }
+    Some(n)
 }
 
 /// The opening of the first group nested deeper than `MAX_NESTING`, found without recursion.
@@ -81,4 +148,47 @@ fn too_deep(tokens: &proc_macro2::TokenStream) -> Option<proc_macro2::Span> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbers(n: usize) -> String {
+        (0..n).map(|i| format!("{}", i as i64 - 3)).collect::<Vec<_>>().join(", ")
+    }
+
+    fn groups_emptied(text: &str) -> String {
+        empty_tables(text.parse().unwrap()).to_string()
+    }
+
+    #[test]
+    fn tables_of_numbers_are_emptied_and_nothing_else_is() {
+        let table = format!("static T: [i16; 300] = [{}];", numbers(300));
+        assert_eq!(groups_emptied(&table), "static T : [i16 ; 300] = [] ;");
+        // Rows of a table (groups inside it) are table data too; chars and bytes as well.
+        let rows = format!("const R: [(u8, char); 150] = [{}];", vec!["(b'a', 'x')"; 150].join(", "));
+        assert_eq!(groups_emptied(&rows), "const R : [(u8 , char) ; 150] = [] ;");
+        // Too small, a name inside, strings (they may be SQL): kept as they are.
+        for kept in [
+            format!("static T: [i16; 3] = [{}];", numbers(3)),
+            format!("static T: [u32; 301] = [{}, N];", numbers(300)),
+            format!("static S: [&str; 300] = [{}];", vec!["\"SELECT 1\""; 300].join(", ")),
+        ] {
+            let tokens: proc_macro2::TokenStream = kept.parse().unwrap();
+            assert_eq!(groups_emptied(&kept), tokens.to_string());
+        }
+    }
+
+    #[test]
+    fn a_call_given_a_table_keeps_its_facts() {
+        let padding = " ".repeat(TABLE_FILE_BYTES);
+        let text = format!("fn f() {{ std::thread::sleep(d(&[{}])); }}\n{padding}", numbers(400));
+        let names = Interner::new();
+        let facts = parse_facts(&text, &names).unwrap();
+        assert_eq!(facts.fns[0].calls.len(), 2);
+        // Spans still point into the file's own text.
+        let last = &facts.fns[0].calls[0];
+        assert!((last.span.end as usize) < text.len() - padding.len());
+    }
 }
