@@ -122,10 +122,9 @@ impl Model<'_> {
     pub(crate) fn module_path_of(&self, g: FnRef, name: Sym) -> SymPath {
         let func = self.func(g);
         let mut out = Vec::new();
-        if let Some(m) = self.mod_of.get(&(g.file, func.module)) {
-            let node = &self.modules[m.0 as usize];
-            out.push(self.crates[node.krate as usize].name);
-            out.extend(node.path.iter().skip(1));
+        if let Some(&m) = self.mod_of.get(&(g.file, func.module)) {
+            out.push(self.crates[self.modules[m.0 as usize].krate as usize].name);
+            out.extend(self.module_path(m).into_iter().skip(1));
         }
         out.push(name);
         out.into()
