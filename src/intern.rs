@@ -1,6 +1,7 @@
 //! Interned identifiers shared by every parsing thread, so facts hold 4-byte symbols instead of strings.
 
 use std::cell::RefCell;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -78,8 +79,59 @@ thread_local! {
     // Per-thread cache: most identifiers repeat (`self`, `new`, `unwrap`), so the shared lock is only
     // taken the first time a thread sees a string. Keyed by interner id so that two analyses in one
     // process never mix symbols.
-    // Fx, not SipHash: interning is on the hot path of parsing, and these keys are identifiers.
-    static CACHE: RefCell<(u64, FxHashMap<Box<str>, Sym>)> = RefCell::new((0, FxHashMap::default()));
+    static CACHE: RefCell<(u64, ThreadCache)> = RefCell::new((0, ThreadCache::default()));
+}
+
+/// A thread's strings and their symbols. The table holds every name the thread has parsed, far
+/// more than fits in a CPU cache, so a hit costs memory reads: with `Box<str>` keys, one for the
+/// table's slot and one more for the key's text. Names of up to `INLINE` bytes (nearly all) are
+/// kept in the slot itself, next to their hash, which is compared first.
+#[derive(Default)]
+struct ThreadCache {
+    table: hashbrown::HashTable<CacheEntry>,
+}
+
+const INLINE: usize = 22;
+
+struct CacheEntry {
+    hash: u64,
+    key: CacheKey,
+    sym: Sym,
+}
+
+enum CacheKey {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<str>),
+}
+
+impl CacheKey {
+    fn new(s: &str) -> CacheKey {
+        match s.len() {
+            len @ 0..=INLINE => {
+                let mut bytes = [0u8; INLINE];
+                bytes[..len].copy_from_slice(s.as_bytes());
+                CacheKey::Inline { len: len as u8, bytes }
+            }
+            _ => CacheKey::Heap(s.into()),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            CacheKey::Inline { len, bytes } => &bytes[..*len as usize],
+            CacheKey::Heap(s) => s.as_bytes(),
+        }
+    }
+}
+
+impl ThreadCache {
+    fn get(&self, hash: u64, s: &str) -> Option<Sym> {
+        self.table.find(hash, |e| e.hash == hash && e.key.as_bytes() == s.as_bytes()).map(|e| e.sym)
+    }
+
+    fn insert(&mut self, hash: u64, s: &str, sym: Sym) {
+        self.table.insert_unique(hash, CacheEntry { hash, key: CacheKey::new(s), sym }, |e| e.hash);
+    }
 }
 
 /// Thread-safe interner used while files are parsed in parallel.
@@ -110,17 +162,18 @@ impl Interner {
         CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
             if cache.0 != self.id {
-                cache.0 = self.id;
-                cache.1.clear();
+                *cache = (self.id, ThreadCache::default());
             }
-            if let Some(&sym) = cache.1.get(s) {
+            // Fx, not SipHash: interning is on the hot path of parsing, and these keys are names.
+            let hash = rustc_hash::FxBuildHasher.hash_one(s);
+            if let Some(sym) = cache.1.get(hash, s) {
                 return sym;
             }
             let sym = {
                 let mut table = self.shared.lock().unwrap_or_else(|e| e.into_inner());
                 table.get_or_insert(s)
             };
-            cache.1.insert(s.into(), sym);
+            cache.1.insert(hash, s, sym);
             sym
         })
     }
@@ -133,7 +186,7 @@ impl Interner {
 
     /// Frees this thread's cache; parsing threads call it when the parallel phase ends.
     pub fn release_thread_cache() {
-        CACHE.with(|cache| *cache.borrow_mut() = (0, FxHashMap::default()));
+        CACHE.with(|cache| *cache.borrow_mut() = (0, ThreadCache::default()));
     }
 
     /// Ends the parallel phase: the table becomes a plain single-threaded one.
@@ -191,5 +244,34 @@ impl Names {
             out.push_str(self.str(*s));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_intern_to_one_symbol_each_inline_or_not() {
+        let interner = Interner::new();
+        // Around the inline limit, empty, non-ASCII, and names that share a prefix.
+        let names: Vec<String> = ["", "a", "ab", "é", "名前", "x".repeat(INLINE - 1).as_str(), &"x".repeat(INLINE)]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([&"x".repeat(INLINE + 1), &"y".repeat(300), "std::fs::read"].iter().map(|s| s.to_string()))
+            .collect();
+        let first: Vec<Sym> = names.iter().map(|n| interner.intern(n)).collect();
+        let again: Vec<Sym> = names.iter().map(|n| interner.intern(n)).collect();
+        assert_eq!(first, again);
+        let distinct: std::collections::HashSet<Sym> = first.iter().copied().collect();
+        assert_eq!(distinct.len(), names.len());
+        // Another thread, with a cache of its own, gets the same symbols.
+        let other: Vec<Sym> =
+            std::thread::scope(|s| s.spawn(|| names.iter().map(|n| interner.intern(n)).collect()).join().unwrap());
+        assert_eq!(other, first);
+        let frozen = interner.freeze();
+        for (n, sym) in names.iter().zip(&first) {
+            assert_eq!(frozen.str(*sym), n);
+        }
     }
 }
