@@ -99,7 +99,7 @@ pub fn interface_hash(facts: &FileFacts, interner: &Interner) -> Option<u64> {
         is_test: bool,
         has_self: bool,
         generics: &'a [Sym],
-        ret: &'a Option<Ty>,
+        ret: &'a Option<Box<Ty>>,
         static_init: Option<StaticIdx>,
     }
     use crate::intern::Sym;
@@ -152,9 +152,7 @@ pub fn interface_hash(facts: &FileFacts, interner: &Interner) -> Option<u64> {
                 calls: _,
                 ctxs: _,
                 span: _,
-                awaits: _,
-                guards: _,
-                drops: _,
+                locks: _,
                 db: _,
                 static_init,
             } = f;
@@ -289,11 +287,11 @@ fn valid_fn(f: &FileFacts, func: &super::facts::FnFacts) -> bool {
                     CtxKind::AsyncBlock => true,
                 }
         })
-        && func.awaits.iter().all(|(_, x)| x.is_none_or(|x| x.idx() < nx))
-        && func.guards.iter().all(|g| {
+        && func.locks().awaits.iter().all(|(_, x)| x.is_none_or(|x| x.idx() < nx))
+        && func.locks().guards.iter().all(|g| {
             g.lock_call.idx() < nc && g.binding.is_none_or(|b| b.idx() < nb) && g.ctx.is_none_or(|x| x.idx() < nx)
         })
-        && func.drops.iter().all(|(b, c)| b.idx() < nb && c.idx() < nc)
+        && func.locks().drops.iter().all(|(b, c)| b.idx() < nb && c.idx() < nc)
         && db.formats.iter().enumerate().all(|(k, x)| {
             x.ctx.is_none_or(|c| c.idx() < nx)
                 && x.parts

@@ -87,6 +87,8 @@ struct FnState {
     facts: FnFacts,
     /// The database facts, moved into `facts.db` when the fn ends if there are any.
     db: FnDbFacts,
+    /// Likewise for `facts.locks`.
+    locks: LockFacts,
     ctx: Option<CtxId>,
     scope: ScopeId,
     locals: Vec<(Sym, BindingId)>,
@@ -528,15 +530,13 @@ impl<'i> Extractor<'i> {
             params: Box::new([]),
             ret: match &sig.output {
                 syn::ReturnType::Default => None,
-                syn::ReturnType::Type(_, t) => Some(self.ty(t)),
+                syn::ReturnType::Type(_, t) => Some(Box::new(self.ty(t))),
             },
             bindings: Vec::new(),
             calls: Vec::new(),
             ctxs: Vec::new(),
             span: self.span_of(sig.ident.span()),
-            awaits: Vec::new(),
-            guards: Vec::new(),
-            drops: Vec::new(),
+            locks: None,
             db: None,
             static_init: None,
         };
@@ -544,6 +544,7 @@ impl<'i> Extractor<'i> {
         self.fn_stack.push(FnState {
             facts,
             db: FnDbFacts::default(),
+            locks: LockFacts::default(),
             ctx: None,
             scope: outer_scope,
             locals: Vec::new(),
@@ -569,6 +570,9 @@ impl<'i> Extractor<'i> {
         let mut state = self.fn_stack.pop().expect("pushed above");
         if !state.db.is_empty() {
             state.facts.db = Some(Box::new(state.db));
+        }
+        if !state.locks.is_empty() {
+            state.facts.locks = Some(Box::new(state.locks));
         }
         let idx = FnIdx(self.facts.fns.len() as u32);
         self.facts.fns.push(state.facts);
@@ -599,14 +603,12 @@ impl<'i> Extractor<'i> {
             has_self: false,
             generics: Box::new([]),
             params: Box::new([]),
-            ret: Some(st.ty.clone()),
+            ret: Some(Box::new(st.ty.clone())),
             bindings: Vec::new(),
             calls: Vec::new(),
             ctxs: Vec::new(),
             span: st.span,
-            awaits: Vec::new(),
-            guards: Vec::new(),
-            drops: Vec::new(),
+            locks: None,
             db: None,
             static_init: Some(idx),
         };
@@ -614,6 +616,7 @@ impl<'i> Extractor<'i> {
         self.fn_stack.push(FnState {
             facts,
             db: FnDbFacts::default(),
+            locks: LockFacts::default(),
             ctx: None,
             scope,
             locals: Vec::new(),
@@ -625,6 +628,9 @@ impl<'i> Extractor<'i> {
         let mut state = self.fn_stack.pop().expect("pushed above");
         if !state.db.is_empty() {
             state.facts.db = Some(Box::new(state.db));
+        }
+        if !state.locks.is_empty() {
+            state.facts.locks = Some(Box::new(state.locks));
         }
         self.facts.fns.push(state.facts);
     }
@@ -840,7 +846,7 @@ impl<'i> Extractor<'i> {
         if let (Some(lock), true) = (guard_call, binds_guard) {
             let st = self.cur();
             let block_end = st.block_end;
-            if let Some(g) = st.facts.guards.iter_mut().rev().find(|g| g.lock_call == lock) {
+            if let Some(g) = st.locks.guards.iter_mut().rev().find(|g| g.lock_call == lock) {
                 g.binding = Some(BindingId(first_binding));
                 g.end = block_end;
             }
@@ -901,7 +907,7 @@ impl<'i> Extractor<'i> {
                 let at = self.start(a.await_token.span);
                 let st = self.cur();
                 let ctx = st.ctx;
-                st.facts.awaits.push((at, ctx));
+                st.locks.awaits.push((at, ctx));
                 v
             }
             syn::Expr::Binary(b) => {
@@ -1353,7 +1359,7 @@ impl<'i> Extractor<'i> {
         if let (Callee::Path { path, .. }, [ValueSrc::Local(b)]) = (&callee, &*args) {
             if path.segs().last() == Some(&self.kw.drop) {
                 let b = *b;
-                self.cur().facts.drops.push((b, id));
+                self.cur().locks.drops.push((b, id));
             }
         }
         let call = &mut self.cur().facts.calls[id.idx()];
@@ -1406,7 +1412,7 @@ impl<'i> Extractor<'i> {
         if is_guard {
             // Until a `let` claims it, a guard is a temporary of the current statement.
             let (end, ctx) = (st.temp_end, st.ctx);
-            st.facts.guards.push(GuardFact { lock_call: id, binding: None, start: span.end, end, ctx });
+            st.locks.guards.push(GuardFact { lock_call: id, binding: None, start: span.end, end, ctx });
         }
         ValueSrc::Call(id)
     }
@@ -1429,7 +1435,7 @@ impl<'i> Extractor<'i> {
             let at = self.start(last.ident.span());
             let st = self.cur();
             let ctx = st.ctx;
-            st.facts.awaits.push((at, ctx));
+            st.locks.awaits.push((at, ctx));
         }
         if self.macro_depth >= MAX_MACRO_DEPTH {
             return ValueSrc::Unknown;

@@ -26,11 +26,12 @@ impl Rule for SyncLockAcrossAwait {
         let model = cx.model;
         for f in model.all_fns() {
             let func = model.func(f);
-            if func.guards.is_empty() || func.awaits.is_empty() {
+            let locks = func.locks();
+            if locks.guards.is_empty() || locks.awaits.is_empty() {
                 continue;
             }
             let exec = model.exec_table(f);
-            for g in &func.guards {
+            for g in &locks.guards {
                 let Exec::Async(kind, _) = exec.of(g.ctx) else { continue };
                 let call = &func.calls[g.lock_call.idx()];
                 let Callee::Method { receiver, name } = &call.callee else { continue };
@@ -38,7 +39,7 @@ impl Rule for SyncLockAcrossAwait {
                 let Some(lock) = model.cat.locks.get(&(model.canonical_type(&ty), *name)) else { continue };
                 let mut end = g.end;
                 if let Some(b) = g.binding {
-                    for (db, dc) in &func.drops {
+                    for (db, dc) in &locks.drops {
                         let drop_call = &func.calls[dc.idx()];
                         let at = drop_call.span.start;
                         if *db == b && at > g.start && at < end && is_mem_drop(model, f, drop_call) {
@@ -46,7 +47,7 @@ impl Rule for SyncLockAcrossAwait {
                         }
                     }
                 }
-                let Some(at) = func
+                let Some(at) = locks
                     .awaits
                     .iter()
                     .filter(|(at, ctx)| *ctx == g.ctx && *at > g.start && *at < end)
