@@ -107,6 +107,25 @@ pub struct Model<'a> {
     db_index: std::sync::OnceLock<db::DbIndex>,
 }
 
+/// The library crates of the input by name and by package folder (the first of each, in input
+/// order). Every crate looks up each of its dependencies: a scan of all crates for each made
+/// building the module tree grow with the square of the workspace.
+struct LibIndex<'i> {
+    by_name: HashMap<&'i str, usize>,
+    by_package: HashMap<&'i str, usize>,
+}
+
+impl<'i> LibIndex<'i> {
+    fn new(input: &'i WorkspaceInput) -> LibIndex<'i> {
+        let mut libs = LibIndex { by_name: HashMap::default(), by_package: HashMap::default() };
+        for (i, c) in input.crates.iter().enumerate().filter(|(_, c)| c.kind == CrateKind::Lib) {
+            libs.by_name.entry(c.name.as_str()).or_insert(i);
+            libs.by_package.entry(c.package_dir.as_str()).or_insert(i);
+        }
+        libs
+    }
+}
+
 /// Impl blocks (file, impl), in file order.
 pub type ImplList = std::sync::Arc<[(u32, ImplIdx)]>;
 
@@ -224,6 +243,7 @@ impl<'a> Model<'a> {
         let mut order: Vec<usize> = (0..input.crates.len()).collect();
         order.sort_by_key(|&i| (input.crates[i].kind != CrateKind::Lib, i));
         let mut crate_of_spec = vec![None; input.crates.len()];
+        let libs = LibIndex::new(input);
         for &ci in &order {
             let spec = &input.crates[ci];
             let Some(&file) = index.get(spec.root.as_str()) else { continue };
@@ -260,12 +280,12 @@ impl<'a> Model<'a> {
                 .map(|(i, _)| i);
             if let Some(ci) = owner {
                 crate_of_spec.push(Some(krate));
-                self.fill_deps(krate, input, ci, &mut names_mut, &index);
+                self.fill_deps(krate, input, ci, &mut names_mut, &index, &libs);
             }
         }
         for (ci, krate) in crate_of_spec.iter().enumerate().take(input.crates.len()) {
             if let Some(k) = krate {
-                self.fill_deps(*k, input, ci, &mut names_mut, &index);
+                self.fill_deps(*k, input, ci, &mut names_mut, &index, &libs);
             }
         }
     }
@@ -282,20 +302,19 @@ impl<'a> Model<'a> {
         spec_idx: usize,
         scratch: &mut Vec<Sym>,
         file_index: &HashMap<&str, u32>,
+        libs: &LibIndex,
     ) {
         let spec = &input.crates[spec_idx];
         let mut deps = HashMap::default();
         let lib_root = |model: &Model, name: &str| -> Option<ModId> {
-            input.crates.iter().find(|c| c.kind == CrateKind::Lib && c.name == name).and_then(|c| {
-                let file = *file_index.get(c.root.as_str())?;
+            libs.by_name.get(name).and_then(|&c| {
+                let file = *file_index.get(input.crates[c].root.as_str())?;
                 model.mod_of.get(&(file, ModIdx(0))).copied()
             })
         };
         // Non-library targets of a package see its library under the package's crate name.
         if spec.kind != CrateKind::Lib {
-            if let Some(lib) =
-                input.crates.iter().find(|c| c.kind == CrateKind::Lib && c.package_dir == spec.package_dir)
-            {
+            if let Some(lib) = libs.by_package.get(spec.package_dir.as_str()).map(|&c| &input.crates[c]) {
                 if let Some(root) = lib_root(self, &lib.name) {
                     deps.insert(self.intern_lookup(&lib.name, scratch), DepTarget::Workspace(root));
                 }
