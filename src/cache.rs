@@ -29,6 +29,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::bytes::Reader;
 use crate::parse::cached::FACTS_FORMAT;
 use crate::FactsCache;
 
@@ -172,49 +173,21 @@ fn write_bytes(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
 /// The entries of a pack by path; `None` if it is not a pack of this version and format, or is
 /// cut or damaged anywhere in its framing.
 fn index(data: &[u8]) -> Option<HashMap<String, Entry>> {
-    let mut r = Reader { data, at: 0 };
+    let mut r = Reader::new(data);
     if r.take(MAGIC.len())? != MAGIC || r.bytes()? != env!("CARGO_PKG_VERSION").as_bytes() || r.u64()? != FACTS_FORMAT {
         return None;
     }
     let mut entries = HashMap::new();
-    while r.at < data.len() {
+    while !r.is_done() {
         let path = std::str::from_utf8(r.bytes()?).ok()?.to_string();
         let hash = r.u64()?;
         let checksum = r.u64()?;
         let len = r.u32()? as usize;
-        let start = r.at;
+        let start = r.at();
         r.take(len)?;
         entries.insert(path, Entry { hash, checksum, blob: start..start + len });
     }
     Some(entries)
-}
-
-/// Reads the pack's framing; every read is bounds-checked, since the pack is never trusted.
-struct Reader<'a> {
-    data: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.at.checked_add(n)?;
-        let slice = self.data.get(self.at..end)?;
-        self.at = end;
-        Some(slice)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let len = self.u32()? as usize;
-        self.take(len)
-    }
 }
 
 impl FactsCache for DiskCache {

@@ -5,6 +5,7 @@
 //! and a `SourceLoader`, and returns plain data. Only the binary prints or picks an exit code.
 
 pub mod baseline;
+mod bytes;
 pub mod cache;
 pub mod catalogue;
 pub mod config;
@@ -91,8 +92,18 @@ pub trait FactsCache: Send + Sync {
 /// request craft a file that collides with an entry another one left in a shared CI cache; finding
 /// a second input for a given SHA-256 prefix of 64 bits is out of reach.
 pub fn content_hash(bytes: &[u8]) -> u64 {
+    sha256_u64(&[bytes])
+}
+
+/// The first 64 bits of the SHA-256 of `parts`, one after the other: every key the cache is
+/// looked up by (see `content_hash` for why not a faster hash).
+pub(crate) fn sha256_u64(parts: &[&[u8]]) -> u64 {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(bytes);
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update(part);
+    }
+    let digest = h.finalize();
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     u64::from_le_bytes(first)

@@ -101,6 +101,18 @@ pub fn fnv1a(parts: &[&str]) -> u64 {
 
 pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
 
+/// A fingerprint of source texts at compile time (FNV-1a of each, folded in order), for cache
+/// formats that change whenever the code that writes them does.
+pub const fn fnv1a_sources(sources: &[&str]) -> u64 {
+    let mut hash: u64 = 0;
+    let mut i = 0;
+    while i < sources.len() {
+        hash = hash.rotate_left(5) ^ fnv1a_continue(FNV_START, sources[i].as_bytes());
+        i += 1;
+    }
+    hash
+}
+
 /// FNV-1a over `bytes`, continuing from `hash`; usable at compile time.
 pub const fn fnv1a_continue(mut hash: u64, bytes: &[u8]) -> u64 {
     let mut i = 0;

@@ -11,8 +11,9 @@ use super::context::{AsyncKind, Exec};
 use super::db::DbIndex;
 use super::resolve::Target;
 use super::{FnRef, Model};
+use crate::bytes::Reader;
 use crate::catalogue::{ApiSet, DbRole, SymPath};
-use crate::parse::facts::{CallId, CtxId, FnIdx};
+use crate::parse::facts::{CallId, CtxId, FnFacts, FnIdx};
 
 /// A call worth knowing about, classified once.
 #[derive(Clone, Copy, Debug)]
@@ -235,11 +236,7 @@ pub struct SiteCache<'c> {
 
 impl SiteCache<'_> {
     fn key(&self, file: u32) -> u64 {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        h.update(self.workspace.to_le_bytes());
-        h.update(self.hashes[file as usize].to_le_bytes());
-        u64::from_le_bytes(h.finalize()[..8].try_into().unwrap_or_default())
+        crate::sha256_u64(&[&self.workspace.to_le_bytes(), &self.hashes[file as usize].to_le_bytes()])
     }
 
     fn get(&self, model: &Model, file: u32) -> Option<FileCalls> {
@@ -252,12 +249,10 @@ impl SiteCache<'_> {
     }
 }
 
-/// Changes whenever the code that classifies calls, or the catalogue built into the binary, does.
-const SITES_FORMAT: u64 = {
-    const fn fnv(text: &str) -> u64 {
-        crate::lines::fnv1a_continue(crate::lines::FNV_START, text.as_bytes())
-    }
-    let sources = [
+/// Changes whenever the code that makes facts or classifies calls, or the catalogue built into
+/// the binary, does.
+const SITES_FORMAT: u64 = crate::parse::cached::FACTS_FORMAT
+    ^ crate::lines::fnv1a_sources(&[
         include_str!("mod.rs"),
         include_str!("callgraph.rs"),
         include_str!("resolve.rs"),
@@ -273,15 +268,8 @@ const SITES_FORMAT: u64 = {
         crate::catalogue::BLOCK_ON_APIS_TOML,
         crate::catalogue::DATABASE_APIS_TOML,
         crate::catalogue::SYNC_LOCKS_TOML,
-    ];
-    let mut h = crate::parse::cached::FACTS_FORMAT;
-    let mut i = 0;
-    while i < sources.len() {
-        h = h.rotate_left(5) ^ fnv(sources[i]);
-        i += 1;
-    }
-    h
-};
+    ])
+    .rotate_left(1);
 
 /// The key of everything outside a file that its sites depend on: the classifying code, the
 /// user's extra APIs (`config`, any stable rendering of them), the crates, and each file's path
@@ -293,10 +281,6 @@ pub fn workspace_key(
     interfaces: &[Option<u64>],
     config: &str,
 ) -> Option<u64> {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(SITES_FORMAT.to_le_bytes());
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
     let mut text = format!("{config}\n{:?}\n", input.crates);
     for (i, path) in input.files.iter().enumerate() {
         let interface = match (&model.files[i], interfaces.get(i).copied().flatten()) {
@@ -309,8 +293,7 @@ pub fn workspace_key(
     let mut wrappers: Vec<FnRef> = model.offload_wrappers.iter().copied().collect();
     wrappers.sort_by_key(|f| (f.file, f.func.0));
     text.push_str(&format!("{wrappers:?}"));
-    h.update(text.as_bytes());
-    Some(u64::from_le_bytes(h.finalize()[..8].try_into().unwrap_or_default()))
+    Some(crate::sha256_u64(&[&SITES_FORMAT.to_le_bytes(), env!("CARGO_PKG_VERSION").as_bytes(), text.as_bytes()]))
 }
 
 /// A file's calls as bytes: per fn, a count, then per site the call, the context and the kind;
@@ -413,71 +396,69 @@ fn async_tag(kind: AsyncKind) -> u8 {
 /// may and every name must be known, since a cache is never trusted. `None` for anything else.
 fn decode_calls(model: &Model, file: u32, blob: &[u8]) -> Option<FileCalls> {
     let facts = model.files.get(file as usize)?.as_ref()?;
-    let mut r = Bytes(blob);
-    let mut sites = Vec::with_capacity(facts.fns.len());
-    for func in &facts.fns {
-        let n = r.u32()? as usize;
-        let mut fn_sites = Vec::with_capacity(n.min(func.calls.len()));
-        for _ in 0..n {
-            let call = r.u32()?;
-            if call as usize >= func.calls.len() {
-                return None;
-            }
-            let exec = match r.u8()? {
-                0 => Exec::Sync,
-                1 => Exec::Offloaded,
-                2 => Exec::NoRuntime,
-                t @ 3..=5 => Exec::Async(async_kind(t - 3), None),
-                t @ 6..=8 => {
-                    let ctx = r.u32()?;
-                    if ctx as usize >= func.ctxs.len() {
-                        return None;
-                    }
-                    Exec::Async(async_kind(t - 6), Some(CtxId(ctx)))
-                }
-                _ => return None,
-            };
-            let kind = match r.u8()? {
-                0 => SiteKind::Blocking(Some(r.u32()? as usize).filter(|&a| a < model.cat.blocking.apis.len())?),
-                1 => SiteKind::BlockOn(Some(r.u32()? as usize).filter(|&a| a < model.cat.block_on.apis.len())?),
-                2 => {
-                    let (g_file, g_func) = (r.u32()?, r.u32()?);
-                    let g_fns = model.files.get(g_file as usize)?.as_ref()?.fns.len();
-                    if g_func as usize >= g_fns {
-                        return None;
-                    }
-                    SiteKind::Calls(FnRef { file: g_file, func: FnIdx(g_func) })
-                }
-                _ => return None,
-            };
-            fn_sites.push(Site { call: CallId(call), exec, kind });
-        }
-        sites.push(fn_sites);
+    let mut r = Reader::new(blob);
+    let sites = facts
+        .fns
+        .iter()
+        .map(|func| read_list(&mut r, func.calls.len(), |r| decode_site(r, model, func)))
+        .collect::<Option<Vec<_>>>()?;
+    let db = facts
+        .fns
+        .iter()
+        .map(|func| {
+            let roles = read_list(&mut r, func.calls.len(), |r| decode_db_call(r, model, func))?;
+            // Sorted: `db_role` searches them by call.
+            roles.windows(2).all(|w| w[0].0 .0 < w[1].0 .0).then(|| roles.into_boxed_slice())
+        })
+        .collect::<Option<Vec<_>>>()?;
+    r.is_done().then_some(FileCalls { sites, db })
+}
+
+/// A count, then that many items. The count is not trusted to size the list beyond `most`.
+fn read_list<'a, T>(
+    r: &mut Reader<'a>,
+    most: usize,
+    mut item: impl FnMut(&mut Reader<'a>) -> Option<T>,
+) -> Option<Vec<T>> {
+    let n = r.u32()? as usize;
+    let mut out = Vec::with_capacity(n.min(most));
+    for _ in 0..n {
+        out.push(item(r)?);
     }
-    let mut db = Vec::with_capacity(facts.fns.len());
-    for func in &facts.fns {
-        let n = r.u32()? as usize;
-        let mut roles = Vec::with_capacity(n.min(func.calls.len()));
-        for _ in 0..n {
-            let call = r.u32()?;
-            // Sorted and in range: `db_role` searches them by call.
-            if call as usize >= func.calls.len() || roles.last().is_some_and(|&(c, _, _): &(CallId, _, _)| c.0 >= call)
-            {
-                return None;
-            }
-            let role = *DB_ROLES.get(r.u8()? as usize)?;
-            let segs = r.u32()? as usize;
-            let mut on = Vec::with_capacity(segs.min(16));
-            for _ in 0..segs {
-                let len = r.u32()? as usize;
-                let text = std::str::from_utf8(r.take(len)?).ok()?;
-                on.push(model.names.lookup(text)?);
-            }
-            roles.push((CallId(call), role, SymPath::from(on)));
+    Some(out)
+}
+
+fn decode_site(r: &mut Reader, model: &Model, func: &FnFacts) -> Option<Site> {
+    let call = Some(r.u32()?).filter(|&c| (c as usize) < func.calls.len())?;
+    let exec = match r.u8()? {
+        0 => Exec::Sync,
+        1 => Exec::Offloaded,
+        2 => Exec::NoRuntime,
+        t @ 3..=5 => Exec::Async(async_kind(t - 3), None),
+        t @ 6..=8 => {
+            let ctx = Some(r.u32()?).filter(|&x| (x as usize) < func.ctxs.len())?;
+            Exec::Async(async_kind(t - 6), Some(CtxId(ctx)))
         }
-        db.push(roles.into_boxed_slice());
-    }
-    r.0.is_empty().then_some(FileCalls { sites, db })
+        _ => return None,
+    };
+    let kind = match r.u8()? {
+        0 => SiteKind::Blocking(Some(r.u32()? as usize).filter(|&a| a < model.cat.blocking.apis.len())?),
+        1 => SiteKind::BlockOn(Some(r.u32()? as usize).filter(|&a| a < model.cat.block_on.apis.len())?),
+        2 => {
+            let (g_file, g_func) = (r.u32()?, r.u32()?);
+            let g_fns = model.files.get(g_file as usize)?.as_ref()?.fns.len();
+            SiteKind::Calls(FnRef { file: g_file, func: FnIdx(Some(g_func).filter(|&g| (g as usize) < g_fns)?) })
+        }
+        _ => return None,
+    };
+    Some(Site { call: CallId(call), exec, kind })
+}
+
+fn decode_db_call(r: &mut Reader, model: &Model, func: &FnFacts) -> Option<(CallId, DbRole, SymPath)> {
+    let call = Some(r.u32()?).filter(|&c| (c as usize) < func.calls.len())?;
+    let role = *DB_ROLES.get(r.u8()? as usize)?;
+    let on = read_list(r, 16, |r| model.names.lookup(std::str::from_utf8(r.bytes()?).ok()?))?;
+    Some((CallId(call), role, SymPath::from(on)))
 }
 
 fn async_kind(tag: u8) -> AsyncKind {
@@ -485,27 +466,6 @@ fn async_kind(tag: u8) -> AsyncKind {
         0 => AsyncKind::AsyncFn,
         1 => AsyncKind::AsyncBlock,
         _ => AsyncKind::AsyncClosure,
-    }
-}
-
-/// A bounds-checked reader of little-endian integers.
-struct Bytes<'a>(&'a [u8]);
-
-impl Bytes<'_> {
-    fn u8(&mut self) -> Option<u8> {
-        let (&b, rest) = self.0.split_first()?;
-        self.0 = rest;
-        Some(b)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let (head, rest) = self.0.split_at_checked(n)?;
-        self.0 = rest;
-        Some(head)
     }
 }
 

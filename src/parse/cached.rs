@@ -8,15 +8,13 @@ use super::facts::FileFacts;
 
 /// Changes whenever the code that makes facts changes (a hash of its source, computed at compile
 /// time), so that a cache written by another build is ignored, even at the same version number.
-pub const FACTS_FORMAT: u64 = fnv(include_str!("facts.rs"))
-    ^ fnv(include_str!("extract.rs")).rotate_left(1)
-    ^ fnv(include_str!("mod.rs")).rotate_left(2)
-    ^ fnv(include_str!("cached.rs")).rotate_left(3)
-    ^ fnv(include_str!("../intern.rs")).rotate_left(4);
-
-const fn fnv(text: &str) -> u64 {
-    crate::lines::fnv1a_continue(crate::lines::FNV_START, text.as_bytes())
-}
+pub const FACTS_FORMAT: u64 = crate::lines::fnv1a_sources(&[
+    include_str!("facts.rs"),
+    include_str!("extract.rs"),
+    include_str!("mod.rs"),
+    include_str!("cached.rs"),
+    include_str!("../intern.rs"),
+]);
 
 /// The facts as a cache blob: the interface hash (see `interface_hash`), then the symbol table,
 /// then the facts.
@@ -180,13 +178,7 @@ pub fn interface_hash(facts: &FileFacts, interner: &Interner) -> Option<u64> {
         .collect();
     let view = Interface { modules, scopes, fns, structs, impls, traits, statics, aliases, extern_crates };
     let (head, body) = encode_with_symbols(&view, interner)?;
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update((head.len() as u64).to_le_bytes());
-    h.update(&head);
-    h.update(&body);
-    let digest = h.finalize();
-    Some(u64::from_le_bytes(digest[..8].try_into().ok()?))
+    Some(crate::sha256_u64(&[&(head.len() as u64).to_le_bytes(), &head, &body]))
 }
 
 /// Whether every index in decoded facts points where it may, and every parent link goes
