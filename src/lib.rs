@@ -330,13 +330,11 @@ fn parse_one(path: &str, loader: &dyn SourceLoader, interner: &Interner, cache: 
         proc_macro2::extra::invalidate_current_thread_spans();
         match outcome {
             Ok(facts) => {
-                let mut interface = None;
-                if let Some(blob) = cache.and_then(|_| parse::cached::encode(&facts, interner)) {
-                    interface = blob.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
-                    if let Some(c) = cache {
-                        c.put(path, hash, blob);
-                    }
-                }
+                let interface = cache.and_then(|c| {
+                    let (blob, interface) = parse::cached::encode(&facts, interner)?;
+                    c.put(path, hash, blob);
+                    Some(interface)
+                });
                 (Some(facts), None, interface)
             }
             Err(e) => {

@@ -16,9 +16,9 @@ pub const FACTS_FORMAT: u64 = crate::lines::fnv1a_sources(&[
     include_str!("../intern.rs"),
 ]);
 
-/// The facts as a cache blob: the interface hash (see `interface_hash`), then the symbol table,
-/// then the facts.
-pub fn encode(facts: &FileFacts, interner: &Interner) -> Option<Vec<u8>> {
+/// The facts as a cache blob (the interface hash, see `interface_hash`, then the symbol table,
+/// then the facts), and the interface hash.
+pub fn encode(facts: &FileFacts, interner: &Interner) -> Option<(Vec<u8>, u64)> {
     let interface = interface_hash(facts, interner)?;
     let (head, body) = encode_with_symbols(facts, interner)?;
     let mut blob = Vec::with_capacity(12 + head.len() + body.len());
@@ -26,7 +26,7 @@ pub fn encode(facts: &FileFacts, interner: &Interner) -> Option<Vec<u8>> {
     blob.extend_from_slice(&(head.len() as u32).to_le_bytes());
     blob.extend_from_slice(&head);
     blob.extend_from_slice(&body);
-    Some(blob)
+    Some((blob, interface))
 }
 
 /// `value` in postcard, with symbols as positions in a table of their names; (table, value).
@@ -318,12 +318,13 @@ mod tests {
         let text = "use std::fs;\nasync fn f(p: &str) { let x: Vec<u8> = fs::read(p).unwrap(); g(x).await; }\nfn g(_: Vec<u8>) {}\n";
         let a = Interner::new();
         let facts = crate::parse::parse_facts(text, &a).unwrap();
-        let blob = encode(&facts, &a).unwrap();
+        let (blob, written) = encode(&facts, &a).unwrap();
         let b = Interner::new();
         b.intern("something else first");
         let (back, interface) = decode(&blob, &b).unwrap();
         // The interface hash depends on names, not on the symbols a run gave them.
         assert_eq!(Some(interface), interface_hash(&back, &b));
+        assert_eq!(interface, written);
         assert_eq!(format!("{:?}", facts.fns.len()), format!("{:?}", back.fns.len()));
         let (na, nb) = (a.freeze(), b.freeze());
         assert_eq!(na.str(facts.fns[0].name), nb.str(back.fns[0].name));
@@ -366,7 +367,7 @@ mod tests {
     fn damaged_blobs_are_rejected_not_trusted() {
         let a = Interner::new();
         let facts = crate::parse::parse_facts("fn f() { g(); }", &a).unwrap();
-        let blob = encode(&facts, &a).unwrap();
+        let (blob, _) = encode(&facts, &a).unwrap();
         for cut in [0, 3, 5, blob.len() / 2, blob.len() - 1] {
             assert!(decode(&blob[..cut], &a).is_none() || cut == blob.len(), "cut at {cut} decoded");
         }
@@ -394,7 +395,7 @@ mod roundtrip_all {
                     let text = std::fs::read_to_string(&p).unwrap();
                     let a = Interner::new();
                     let Ok(facts) = crate::parse::parse_facts(&crate::parse::source_text(&text), &a) else { continue };
-                    let blob = encode(&facts, &a).unwrap();
+                    let (blob, _) = encode(&facts, &a).unwrap();
                     if decode(&blob, &a).is_none() {
                         failed.push(p.display().to_string());
                     }
