@@ -103,7 +103,9 @@ pub struct Model<'a> {
     ret_cache: memo::Memo<(FnRef, CallId), RTy>,
     /// Memoised method lookups on local types.
     method_cache: memo::Memo<(u32, StructIdx, Sym), Option<FnRef>>,
-    /// The database role of every call that has one, by fn, computed once on first use.
+    /// The database role of every call that has one, by fn. The call graph provides it, having
+    /// found the roles with the calls' classification (or read them from the cache); asked before
+    /// that, `db_calls` computes it.
     db_index: std::sync::OnceLock<db::DbIndex>,
 }
 
