@@ -169,19 +169,23 @@ impl Interner {
             if let Some(sym) = cache.1.get(hash, s) {
                 return sym;
             }
-            let sym = {
-                let mut table = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-                table.get_or_insert(s)
-            };
-            cache.1.insert(hash, s, sym);
-            sym
+            crate::memory::lasting(|| {
+                let sym = {
+                    let mut table = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+                    table.get_or_insert(s)
+                };
+                cache.1.insert(hash, s, sym);
+                sym
+            })
         })
     }
 
-    /// The string of a symbol, while the table is still shared.
-    pub fn name(&self, sym: Sym) -> std::sync::Arc<str> {
+    /// Calls `f` with the strings of `syms`, while the table is still shared. The lock is taken
+    /// once for them all: the cache encodes every file's symbols from the parsing threads.
+    pub fn with_names<R>(&self, syms: &[Sym], f: impl FnOnce(&[&str]) -> R) -> R {
         let table = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        table.strings.get(sym.0 as usize).cloned().unwrap_or_else(|| std::sync::Arc::from(""))
+        let names: Vec<&str> = syms.iter().map(|s| table.strings.get(s.0 as usize).map_or("", |n| &**n)).collect();
+        f(&names)
     }
 
     /// Frees this thread's cache; parsing threads call it when the parallel phase ends.

@@ -36,9 +36,7 @@ fn encode_with_symbols(value: &impl serde::Serialize, interner: &Interner) -> Op
     let body = postcard::to_allocvec(value);
     let syms = codec::end_encode();
     let body = body.ok()?;
-    let names: Vec<std::sync::Arc<str>> = syms.iter().map(|s| interner.name(*s)).collect();
-    let names: Vec<&str> = names.iter().map(|n| &**n).collect();
-    let head = postcard::to_allocvec(&names).ok()?;
+    let head = interner.with_names(&syms, |names| postcard::to_allocvec(names)).ok()?;
     Some((head, body))
 }
 
