@@ -635,8 +635,8 @@ impl FileFacts {
     /// by doubling, so a file's facts end up scattered over pages whose other blocks are freed
     /// when the file is done. The copy allocates each list at its exact length, one after the
     /// other, and the originals' blocks serve the next file's temporaries. On the bench corpus
-    /// this lowered the peak from 627 to 633 MB to 585 to 590 MB, for no measurable time (a
-    /// `shrink_to_fit` of each list, which this replaces, only trimmed capacity in place).
+    /// this lowered the peak of a run from 627 to 633 MB to 582 to 609 MB, for no measurable
+    /// time (the `shrink_to_fit` of each list that this replaces only trimmed in place).
     pub fn compact(mut self) -> FileFacts {
         for f in &mut self.fns {
             if f.calls.is_empty() {
