@@ -13,7 +13,9 @@ use super::resolve::Target;
 use super::{FnRef, Model};
 use crate::bytes::Reader;
 use crate::catalogue::{ApiSet, DbRole, SymPath};
-use crate::parse::facts::{CallId, CtxId, FnFacts, FnIdx};
+use crate::intern::Sym;
+use crate::parse::facts::{CallId, CallSite, Callee, CtxId, FnFacts, FnIdx, Owner};
+use rustc_hash::FxHashSet;
 
 /// A call worth knowing about, classified once.
 #[derive(Clone, Copy, Debug)]
@@ -77,6 +79,7 @@ impl CallGraph {
         }
         // Each file's calls are classified, and their database roles found, in one pass: both
         // resolve the same calls, and both are kept in the cache together.
+        let method_names = MethodNames::of(model);
         let per_file: Vec<FileCalls> = (0..model.files.len() as u32)
             .into_par_iter()
             .map(|file| {
@@ -89,7 +92,7 @@ impl CallGraph {
                 }
                 let fns = (0..n).map(|i| FnRef { file, func: FnIdx(i as u32) });
                 let calls = FileCalls {
-                    sites: fns.clone().map(|f| classify(model, f)).collect(),
+                    sites: fns.clone().map(|f| classify(model, &method_names, f)).collect(),
                     db: fns.map(|f| model.compute_db_calls(f)).collect(),
                 };
                 if let Some(r) = reuse {
@@ -188,7 +191,40 @@ pub fn is_sync_fn(model: &Model, f: FnRef) -> bool {
     !func.is_async && !func.runtime_entry
 }
 
-fn classify(model: &Model, f: FnRef) -> Vec<Site> {
+/// The names a method call must have to be classified as anything: the methods of the
+/// workspace's impls and traits, and the method names of the blocking and block_on catalogues.
+///
+/// A method call by another name (`.unwrap()`, `.iter()` in most workspaces) can resolve to no
+/// workspace fn, since methods are found by name and cannot be renamed, and can match no API, so
+/// `classify` would drop it after typing its receiver, the costliest step of the call graph.
+/// Calls by path are always classified: a `use .. as` may rename them.
+struct MethodNames(FxHashSet<Sym>);
+
+impl MethodNames {
+    fn of(model: &Model) -> MethodNames {
+        let mut names = FxHashSet::default();
+        for facts in model.files.iter().flatten() {
+            names.extend(facts.fns.iter().filter(|f| !matches!(f.owner, Owner::Free)).map(|f| f.name));
+            names.extend(facts.traits.iter().flat_map(|t| t.methods.iter().map(|(name, _)| *name)));
+        }
+        for set in [&model.cat.blocking, &model.cat.block_on] {
+            names.extend(set.methods.keys().map(|(_, name)| *name));
+            names.extend(set.paths.keys().filter_map(|p| p.last().copied()));
+            names.extend(set.trait_methods.keys().copied());
+            names.extend(set.arg_methods.keys().copied());
+        }
+        MethodNames(names)
+    }
+
+    fn may_classify(&self, call: &CallSite) -> bool {
+        match &call.callee {
+            Callee::Method { name, .. } => self.0.contains(name),
+            _ => true,
+        }
+    }
+}
+
+fn classify(model: &Model, method_names: &MethodNames, f: FnRef) -> Vec<Site> {
     let func = model.func(f);
     if func.calls.is_empty() {
         return Vec::new();
@@ -196,6 +232,9 @@ fn classify(model: &Model, f: FnRef) -> Vec<Site> {
     let exec = model.exec_table(f);
     let mut out = Vec::new();
     for (i, call) in func.calls.iter().enumerate() {
+        if !method_names.may_classify(call) {
+            continue;
+        }
         let e = exec.of(call.ctx);
         let target = model.call_target(f, call);
         // Calls between workspace fns are kept whatever runs them: the database rules follow
