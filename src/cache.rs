@@ -93,7 +93,8 @@ impl NextPack {
             }
             // Written aside and renamed, so a crash or a concurrent run never leaves half a pack.
             let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-            let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            // 1 MiB at a time: each write is made holding the lock the parsing threads share.
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
             out.write_all(MAGIC)?;
             write_bytes(&mut out, env!("CARGO_PKG_VERSION").as_bytes())?;
             out.write_all(&FACTS_FORMAT.to_le_bytes())?;
