@@ -159,6 +159,10 @@ pub fn analyze(
         .build()
         .map_err(|e| AnalysisError(format!("cannot start worker threads: {e}")))?;
     let parsed = parse_all(input, loader, &interner, &pool, options.cache.as_deref(), options.progress.as_deref());
+    // The syntax trees are gone, and their pages would only sit in memory through the call
+    // graph, which makes the run's peak (see `memory::release_freed`).
+    pool.broadcast(|_| memory::release_freed());
+    memory::release_freed();
     lap("parse", &mut timings);
     let mut names = interner.freeze();
     let cat = Catalogue::load(&mut names, &options.extra_apis, &options.extra_offload)

@@ -11,8 +11,13 @@
 //!
 //! Only a hint: which heap serves a block changes neither its contents nor who may free it, and
 //! under another allocator (the tests') the mark is ignored.
+//!
+//! The binary also registers how freed memory goes back to the OS (`set_release`): it keeps
+//! freed pages during parsing, for the next tree, and the analysis calls `release_freed` on each
+//! thread once parsing is done.
 
 use std::cell::Cell;
+use std::sync::OnceLock;
 
 thread_local! {
     // `const` and without a destructor, so that the allocator may read it at any time, even
@@ -51,5 +56,22 @@ impl Mark {
 impl Drop for Mark {
     fn drop(&mut self) {
         SCRATCH.with(|s| s.set(self.0));
+    }
+}
+
+/// How the binary's allocator hands freed memory back to the OS (see `main.rs`); unset under
+/// another allocator (the tests').
+static RELEASE: OnceLock<fn()> = OnceLock::new();
+
+/// Registers how to hand freed memory back; the first registration holds.
+pub fn set_release(release: fn()) {
+    let _ = RELEASE.set(release);
+}
+
+/// Hands the calling thread's freed memory back to the OS, if the allocator can. Only a hint:
+/// called when a phase has dropped much that no later phase reuses.
+pub fn release_freed() {
+    if let Some(release) = RELEASE.get() {
+        release();
     }
 }
