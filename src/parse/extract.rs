@@ -85,7 +85,7 @@ struct Keywords {
 
 struct FnState {
     facts: FnFacts,
-    /// The database facts, moved into `facts.db` when the fn ends if there are any.
+    /// The database facts, moved into `facts.db` by `finish` if there are any.
     db: FnDbFacts,
     /// Likewise for `facts.locks`.
     locks: LockFacts,
@@ -97,6 +97,21 @@ struct FnState {
     temp_end: u32,
     /// Where a `let` binding made now goes out of scope: the end of the current block.
     block_end: u32,
+}
+
+impl FnState {
+    /// The fn's facts once its body is walked, with its database and lock facts boxed in when it
+    /// has any.
+    fn finish(self) -> FnFacts {
+        let mut facts = self.facts;
+        if !self.db.is_empty() {
+            facts.db = Some(Box::new(self.db));
+        }
+        if !self.locks.is_empty() {
+            facts.locks = Some(Box::new(self.locks));
+        }
+        facts
+    }
 }
 
 /// Methods whose result may be a lock guard; the model keeps those whose receiver is a sync lock.
@@ -567,15 +582,9 @@ impl<'i> Extractor<'i> {
             let tail = self.block(block);
             self.returned(tail);
         }
-        let mut state = self.fn_stack.pop().expect("pushed above");
-        if !state.db.is_empty() {
-            state.facts.db = Some(Box::new(state.db));
-        }
-        if !state.locks.is_empty() {
-            state.facts.locks = Some(Box::new(state.locks));
-        }
+        let state = self.fn_stack.pop().expect("pushed above");
         let idx = FnIdx(self.facts.fns.len() as u32);
-        self.facts.fns.push(state.facts);
+        self.facts.fns.push(state.finish());
         idx
     }
 
@@ -625,14 +634,8 @@ impl<'i> Extractor<'i> {
             block_end: end,
         });
         self.expr(init);
-        let mut state = self.fn_stack.pop().expect("pushed above");
-        if !state.db.is_empty() {
-            state.facts.db = Some(Box::new(state.db));
-        }
-        if !state.locks.is_empty() {
-            state.facts.locks = Some(Box::new(state.locks));
-        }
-        self.facts.fns.push(state.facts);
+        let state = self.fn_stack.pop().expect("pushed above");
+        self.facts.fns.push(state.finish());
     }
 
     fn cur(&mut self) -> &mut FnState {
