@@ -169,6 +169,8 @@ impl Interner {
             if let Some(sym) = cache.1.get(hash, s) {
                 return sym;
             }
+            // A new name lives for the whole run, in the shared table and in this cache: never
+            // on the scratch heap's pages, whichever caller is interning (see `crate::memory`).
             crate::memory::lasting(|| {
                 let sym = {
                     let mut table = self.shared.lock().unwrap_or_else(|e| e.into_inner());
