@@ -362,7 +362,7 @@ impl<'i> Extractor<'i> {
                 let idx = ImplIdx(self.facts.impls.len() as u32);
                 let generics = self.generic_names(&i.generics);
                 let self_ty = self.ty(&i.self_ty);
-                let trait_path = i.trait_.as_ref().map(|(_, p, _)| self.path(p));
+                let trait_path = i.trait_.as_ref().map(|(p, _)| self.path(p));
                 self.facts.impls.push(ImplFacts {
                     scope,
                     self_ty,
@@ -712,6 +712,9 @@ impl<'i> Extractor<'i> {
             }
             syn::Pat::Reference(r) => self.bind_pat(&r.pat, src, ty),
             syn::Pat::Paren(p) => self.bind_pat(&p.pat, src, ty),
+            // A guard inside a pattern (`(Some(x) if x > 0) | None`, unstable) binds what its
+            // pattern binds. A match arm's own guard is split off and walked by `expr`.
+            syn::Pat::Guard(g) => self.bind_pat(&g.pat, src, ty),
             syn::Pat::Or(o) => {
                 for case in &o.cases {
                     self.bind_pat(case, src.clone(), ty.clone());
@@ -1064,11 +1067,12 @@ impl<'i> Extractor<'i> {
                 let mut arm_values_are_str = !m.arms.is_empty();
                 for arm in &m.arms {
                     self.push_level();
-                    self.bind_pat(&arm.pat, v.clone(), None);
-                    let err_arm = tested.filter(|_| pat_is_err(&arm.pat));
+                    let (pat, guard) = arm_parts(&arm.pat);
+                    self.bind_pat(pat, v.clone(), None);
+                    let err_arm = tested.filter(|_| pat_is_err(pat));
                     let mut value = ValueSrc::Unknown;
                     self.in_err_branch(err_arm, |this| {
-                        if let Some((_, g)) = &arm.guard {
+                        if let Some(g) = guard {
                             this.expr(g);
                         }
                         value = this.expr(&arm.body);
@@ -1267,7 +1271,7 @@ impl<'i> Extractor<'i> {
 
     fn closure(&mut self, c: &syn::ExprClosure, passed_to: Option<CallId>, bound_to: Option<BindingId>) -> CtxId {
         let kind = CtxKind::Closure { is_async: c.asyncness.is_some(), passed_to, bound_to };
-        let span = self.span_of(c.or1_token.span);
+        let span = self.span_of(c.inputs_begin.span);
         self.with_ctx(kind, span, |this| {
             this.push_level();
             let ctx = this.cur().ctx.expect("set by with_ctx");
@@ -1894,13 +1898,21 @@ fn pat_is_ok(p: &syn::Pat) -> bool {
 
 /// The arm of a `match` that handles an error: `Err(..)`, or `_` next to an `Ok(..)` arm.
 fn err_arm(arms: &[syn::Arm]) -> Option<&syn::Arm> {
-    if let Some(a) = arms.iter().find(|a| pat_is_err(&a.pat)) {
+    if let Some(a) = arms.iter().find(|a| pat_is_err(arm_parts(&a.pat).0)) {
         return Some(a);
     }
-    if arms.iter().any(|a| pat_is_ok(&a.pat)) {
-        return arms.iter().find(|a| matches!(a.pat, syn::Pat::Wild(_)));
+    if arms.iter().any(|a| pat_is_ok(arm_parts(&a.pat).0)) {
+        return arms.iter().find(|a| matches!(arm_parts(&a.pat).0, syn::Pat::Wild(_)));
     }
     None
+}
+
+/// A match arm's pattern and its guard: syn keeps `Err(e) if e.is_fatal()` as one guard pattern.
+fn arm_parts(pat: &syn::Pat) -> (&syn::Pat, Option<&syn::Expr>) {
+    match pat {
+        syn::Pat::Guard(g) => (&g.pat, Some(&g.guard)),
+        other => (other, None),
+    }
 }
 
 /// Whether code leaves the surrounding transaction when it runs: it returns, propagates with `?`,
