@@ -106,13 +106,16 @@ mod allocator {
     /// They are scheduled for return with a delay no run reaches, rather than never (a negative
     /// delay), so that `release_freed_pages` can hand them all back at once when parsing is done.
     pub fn keep_freed_pages() {
-        // `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (the sys crate names no constant).
-        const MI_OPTION_PURGE_DELAY: mi::mi_option_t = 15;
-        const AN_HOUR_IN_MS: std::ffi::c_long = 3_600_000;
         // SAFETY: sets a documented mimalloc option; it is read each time mimalloc purges.
         unsafe { mi::mi_option_set(MI_OPTION_PURGE_DELAY, AN_HOUR_IN_MS) };
         asynclint::memory::set_release(release_freed_pages);
     }
+
+    /// `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (the sys crate names no constant).
+    const MI_OPTION_PURGE_DELAY: mi::mi_option_t = 15;
+    const AN_HOUR_IN_MS: std::ffi::c_long = 3_600_000;
+    /// mimalloc's own default delay.
+    const DEFAULT_PURGE_DELAY_MS: std::ffi::c_long = 10;
 
     /// Hands the free pages of this thread's heaps, and every free page scheduled so far, back to
     /// the OS now, whatever their delay. The analysis calls it on each thread once parsing is
@@ -129,6 +132,10 @@ mod allocator {
                 mi::mi_heap_collect(scratch, true);
             }
             mi::mi_collect(true);
+            // From here on, pages freed go back after mimalloc's usual delay: the later phases
+            // free far less, and what they keep would otherwise add to the peak (about 10 MB of the
+            // call graph's memo tables and lists, grown and freed as they fill).
+            mi::mi_option_set(MI_OPTION_PURGE_DELAY, DEFAULT_PURGE_DELAY_MS);
         }
     }
 }

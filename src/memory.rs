@@ -14,7 +14,7 @@
 //!
 //! The binary also registers how freed memory goes back to the OS (`set_release`): it keeps
 //! freed pages during parsing, for the next tree, and the analysis calls `release_freed` on each
-//! thread once parsing is done.
+//! thread once parsing is done; from then on, freed pages go back to the OS as they usually do.
 
 use std::cell::Cell;
 use std::sync::OnceLock;
