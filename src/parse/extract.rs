@@ -182,7 +182,7 @@ impl<'i> Extractor<'i> {
     fn stmt_start(&self, s: &syn::Stmt) -> Option<u32> {
         let span = match s {
             syn::Stmt::Local(l) => l.let_token.span,
-            syn::Stmt::Expr(e, _) => expr_start(e),
+            syn::Stmt::Expr(e, _) => expr_first_token(e),
             syn::Stmt::Macro(m) => m.mac.path.segments.first()?.ident.span(),
             syn::Stmt::Item(_) => return None,
         };
@@ -933,7 +933,7 @@ impl<'i> Extractor<'i> {
                             ValueSrc::Format(i) => self.fn_stack.last().map(|st| st.db.formats[i as usize].template),
                             _ => None,
                         });
-                        let start = self.start(expr_start(&b.left));
+                        let start = self.start(expr_first_token(&b.left));
                         let end = self.end(expr_start(&b.right));
                         let parts: Vec<ValueSrc> =
                             [left, right].into_iter().filter(|v| !matches!(v, ValueSrc::Str(_))).collect();
@@ -948,7 +948,7 @@ impl<'i> Extractor<'i> {
                     syn::BinOp::AddAssign(_) => {
                         if let ValueSrc::Local(target) = left {
                             if !matches!(right, ValueSrc::Unknown | ValueSrc::Lit) {
-                                let start = self.start(expr_start(&b.left));
+                                let start = self.start(expr_first_token(&b.left));
                                 let end = self.end(expr_start(&b.right));
                                 self.cur().db.appends.push((target, right, ByteSpan { start, end }));
                             }
@@ -1390,7 +1390,7 @@ impl<'i> Extractor<'i> {
                 return call.span.start;
             }
         }
-        self.start(expr_start(e))
+        self.start(expr_first_token(e))
     }
 
     fn method_call(&mut self, m: &syn::ExprMethodCall) -> ValueSrc {
@@ -1667,6 +1667,52 @@ fn strip_parens(mut e: &syn::Expr) -> &syn::Expr {
             syn::Expr::Group(g) => e = &g.expr,
             _ => return e,
         }
+    }
+}
+
+/// Where an expression's first token starts, for callers that need no more than that. Beyond
+/// what `expr_start` knows, blocks, branches, loops, jumps and unary operators answer from their
+/// first token too. `expr_start` falls back on `Spanned::span` for them, which re-tokenises the
+/// whole expression: each `if`, `match` or `for` statement cost as much as printing its body,
+/// once for every statement it sits in. With attributes in front, the fallback is kept (the first
+/// token is then the attribute's).
+fn expr_first_token(e: &syn::Expr) -> Span {
+    let label_or = |label: &Option<syn::Label>, keyword: Span| label.as_ref().map_or(keyword, |l| l.name.apostrophe);
+    match e {
+        syn::Expr::Call(c) => expr_first_token(&c.func),
+        syn::Expr::MethodCall(m) => expr_first_token(&m.receiver),
+        syn::Expr::Field(f) => expr_first_token(&f.base),
+        syn::Expr::Await(a) => expr_first_token(&a.base),
+        syn::Expr::Try(t) => expr_first_token(&t.expr),
+        syn::Expr::Index(i) => expr_first_token(&i.expr),
+        syn::Expr::Binary(b) => expr_first_token(&b.left),
+        syn::Expr::Cast(c) => expr_first_token(&c.expr),
+        syn::Expr::Group(g) => expr_first_token(&g.expr),
+        syn::Expr::If(x) if x.attrs.is_empty() => x.if_token.span,
+        syn::Expr::Match(x) if x.attrs.is_empty() => x.match_token.span,
+        syn::Expr::Let(x) if x.attrs.is_empty() => x.let_token.span,
+        syn::Expr::ForLoop(x) if x.attrs.is_empty() => label_or(&x.label, x.for_token.span),
+        syn::Expr::While(x) if x.attrs.is_empty() => label_or(&x.label, x.while_token.span),
+        syn::Expr::Loop(x) if x.attrs.is_empty() => label_or(&x.label, x.loop_token.span),
+        syn::Expr::Unsafe(x) if x.attrs.is_empty() => x.unsafe_token.span,
+        syn::Expr::Async(x) if x.attrs.is_empty() => x.async_token.span,
+        syn::Expr::Const(x) if x.attrs.is_empty() => x.const_token.span,
+        syn::Expr::TryBlock(x) if x.attrs.is_empty() => x.try_token.span,
+        syn::Expr::Return(x) if x.attrs.is_empty() => x.return_token.span,
+        syn::Expr::Break(x) if x.attrs.is_empty() => x.break_token.span,
+        syn::Expr::Continue(x) if x.attrs.is_empty() => x.continue_token.span,
+        syn::Expr::Yield(x) if x.attrs.is_empty() => x.yield_token.span,
+        syn::Expr::Infer(x) if x.attrs.is_empty() => x.underscore_token.span,
+        syn::Expr::RawAddr(x) if x.attrs.is_empty() => x.and_token.span,
+        syn::Expr::Repeat(x) if x.attrs.is_empty() => x.bracket_token.span.open(),
+        // One token: spanning it re-tokenises nothing else.
+        syn::Expr::Unary(x) if x.attrs.is_empty() => x.op.span(),
+        syn::Expr::Assign(x) if x.attrs.is_empty() => expr_first_token(&x.left),
+        syn::Expr::Range(x) if x.attrs.is_empty() => match &x.start {
+            Some(start) => expr_first_token(start),
+            None => x.limits.span(),
+        },
+        _ => expr_start(e),
     }
 }
 
@@ -2033,5 +2079,41 @@ mod tests {
         }
         // The comparison itself can tell: an active piece changes the facts.
         assert_ne!(facts_of_statement("fut.await"), facts_of_statement("         "));
+    }
+
+    /// `expr_first_token` answers what `Spanned::span` would, without re-tokenising: for every
+    /// expression of code without attributes, the same start.
+    #[test]
+    fn first_token_of_every_expression_is_where_its_span_starts() {
+        let code = r#"
+            async fn f(xs: Vec<u32>, m: &std::sync::Mutex<u32>) -> Result<u32, E> {
+                let mut n = 0;
+                'outer: for x in &xs { if *x > 3 { continue 'outer; } n += x; }
+                while n < 10 { n = n + 1; }
+                'l: loop { break 'l; }
+                let y = match n { 0 => -1, k if k > 2 => !0, _ => 2 };
+                if let Some(v) = xs.first() { n = *v; } else { return Err(E); }
+                let r = ..n; let s = 1..=n; let t = [0u8; 4]; let _ = &raw const n;
+                unsafe { g() }; async move { h().await }; const { 1 };
+                let c = move |a: u32| a + 1;
+                *m.lock().unwrap() = c(n) as u32;
+                (n, y).0.checked_add(1).ok_or(E)?;
+                Ok(-(n as i64) as u32)
+            }
+        "#;
+        struct Check(Vec<String>);
+        impl<'a> syn::visit::Visit<'a> for Check {
+            fn visit_expr(&mut self, e: &'a syn::Expr) {
+                let (fast, slow) = (expr_first_token(e).start(), e.span().start());
+                if (fast.line, fast.column) != (slow.line, slow.column) {
+                    self.0.push(format!("expression at {slow:?}: first token at {fast:?}"));
+                }
+                syn::visit::visit_expr(self, e);
+            }
+        }
+        let file: syn::File = syn::parse_str(code).unwrap();
+        let mut check = Check(Vec::new());
+        syn::visit::Visit::visit_file(&mut check, &file);
+        assert!(check.0.is_empty(), "{:#?}", check.0);
     }
 }
