@@ -1678,16 +1678,10 @@ fn strip_parens(mut e: &syn::Expr) -> &syn::Expr {
 /// token is then the attribute's).
 fn expr_first_token(e: &syn::Expr) -> Span {
     let label_or = |label: &Option<syn::Label>, keyword: Span| label.as_ref().map_or(keyword, |l| l.name.apostrophe);
+    if let Some(operand) = leading_operand(e) {
+        return expr_first_token(operand);
+    }
     match e {
-        syn::Expr::Call(c) => expr_first_token(&c.func),
-        syn::Expr::MethodCall(m) => expr_first_token(&m.receiver),
-        syn::Expr::Field(f) => expr_first_token(&f.base),
-        syn::Expr::Await(a) => expr_first_token(&a.base),
-        syn::Expr::Try(t) => expr_first_token(&t.expr),
-        syn::Expr::Index(i) => expr_first_token(&i.expr),
-        syn::Expr::Binary(b) => expr_first_token(&b.left),
-        syn::Expr::Cast(c) => expr_first_token(&c.expr),
-        syn::Expr::Group(g) => expr_first_token(&g.expr),
         syn::Expr::If(x) if x.attrs.is_empty() => x.if_token.span,
         syn::Expr::Match(x) if x.attrs.is_empty() => x.match_token.span,
         syn::Expr::Let(x) if x.attrs.is_empty() => x.let_token.span,
@@ -1716,20 +1710,32 @@ fn expr_first_token(e: &syn::Expr) -> Span {
     }
 }
 
+/// The operand an expression begins with, when its first token is that operand's: the callee
+/// of a call, the receiver of a method, the base of a field, `.await`, `?` or index, the left of
+/// a binary operator, the value of a cast, the inside of an invisible group.
+fn leading_operand(e: &syn::Expr) -> Option<&syn::Expr> {
+    match e {
+        syn::Expr::Call(c) => Some(&c.func),
+        syn::Expr::MethodCall(m) => Some(&m.receiver),
+        syn::Expr::Field(f) => Some(&f.base),
+        syn::Expr::Await(a) => Some(&a.base),
+        syn::Expr::Try(t) => Some(&t.expr),
+        syn::Expr::Index(i) => Some(&i.expr),
+        syn::Expr::Binary(b) => Some(&b.left),
+        syn::Expr::Cast(c) => Some(&c.expr),
+        syn::Expr::Group(g) => Some(&g.expr),
+        _ => None,
+    }
+}
+
 /// The span of an expression's first token, found without re-tokenising the whole expression
 /// (which `Spanned::span` does, and which costs quadratic time on long method chains).
 fn expr_start(e: &syn::Expr) -> Span {
+    if let Some(operand) = leading_operand(e) {
+        return expr_start(operand);
+    }
     match e {
-        syn::Expr::Call(c) => expr_start(&c.func),
-        syn::Expr::MethodCall(m) => expr_start(&m.receiver),
-        syn::Expr::Field(f) => expr_start(&f.base),
-        syn::Expr::Await(a) => expr_start(&a.base),
-        syn::Expr::Try(t) => expr_start(&t.expr),
-        syn::Expr::Index(i) => expr_start(&i.expr),
-        syn::Expr::Binary(b) => expr_start(&b.left),
-        syn::Expr::Cast(c) => expr_start(&c.expr),
         syn::Expr::Paren(p) => p.paren_token.span.open(),
-        syn::Expr::Group(g) => expr_start(&g.expr),
         syn::Expr::Reference(r) => r.and_token.span,
         syn::Expr::Path(p) => match (&p.qself, &p.path.leading_colon, p.path.segments.first()) {
             (Some(q), _, _) => q.lt_token.span,
