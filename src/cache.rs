@@ -17,6 +17,15 @@
 //! call graph classified them (`model::callgraph::SiteCache`), under its path prefixed with
 //! `SITES_PREFIX` and a key that also covers every other file's interface.
 //!
+//! Beside the pack, `facts.seal` records the identity the pack had on disk when this tool wrote
+//! it: device, inode, status-change time to the nanosecond, and size (see `identity`). A pack
+//! whose identity differs is not read. The pack lives in the checked tree (`target/asynclint/`),
+//! where a pull request could commit a forged one (facts of an innocent file under the content
+//! hash of a guilty one). Checking out, copying, unpacking or editing a file gives it a new inode
+//! or status-change time, which no one can choose or predict; so only a pack written on this
+//! disk, by us, and untouched since is trusted. The price: a cache copied or restored from an
+//! archive (a CI cache step) is rebuilt once, like a missing one.
+//!
 //! All integers little-endian, entries in no particular order (fresh ones as they are made, then
 //! those kept from the last pack). Reading it copies no blob; writing it holds no blob: a fresh
 //! one goes to disk as soon as it is made. (A serde pack decoded every blob into a buffer of its
@@ -34,6 +43,7 @@ use crate::parse::cached::FACTS_FORMAT;
 use crate::FactsCache;
 
 const MAGIC: &[u8] = b"asynclint-facts\n";
+const SEAL_MAGIC: &[u8] = b"asynclint-seal\n";
 
 /// One file's entry in the pack that was read: content hash, blob checksum, where the blob is.
 struct Entry {
@@ -44,6 +54,8 @@ struct Entry {
 
 pub struct DiskCache {
     file: PathBuf,
+    /// `facts.seal`, beside the pack.
+    seal: PathBuf,
     /// The pack as read, and its entries by path.
     data: Vec<u8>,
     old: HashMap<String, Entry>,
@@ -115,12 +127,14 @@ impl Drop for NextPack {
 
 impl DiskCache {
     /// The cache in `dir` (created when saved). An unreadable or foreign pack counts as empty.
+    /// A pack the seal does not vouch for counts as empty too.
     pub fn open(dir: &Path) -> DiskCache {
         let file = dir.join("facts.bin");
-        let data = std::fs::read(&file).unwrap_or_default();
+        let seal = dir.join("facts.seal");
+        let data = if is_sealed(&file, &seal) { std::fs::read(&file).unwrap_or_default() } else { Vec::new() };
         let old = index(&data).unwrap_or_default();
         let data = if old.is_empty() { Vec::new() } else { data };
-        DiskCache { file, data, old, hits: Mutex::default(), next: Mutex::default() }
+        DiskCache { file, seal, data, old, hits: Mutex::default(), next: Mutex::default() }
     }
 
     /// Completes the pack for the files of this run, unless nothing changed: the entries of
@@ -156,8 +170,56 @@ impl DiskCache {
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
-        result
+        result?;
+        write_seal(&self.file, &self.seal)
     }
+}
+
+/// What identifies the pack on disk, as `facts.seal` records it: the inode (with its device) and
+/// the status-change time are set by the file system when a file is made or changed, and no
+/// checkout, copy or archive can give a file chosen ones. The size is a cheap extra check.
+#[cfg(unix)]
+fn identity(meta: &std::fs::Metadata) -> [u64; 5] {
+    use std::os::unix::fs::MetadataExt;
+    [meta.dev(), meta.ino(), meta.ctime() as u64, meta.ctime_nsec() as u64, meta.len()]
+}
+
+/// Elsewhere, the creation and modification times stand in for the inode and status change.
+#[cfg(not(unix))]
+fn identity(meta: &std::fs::Metadata) -> [u64; 5] {
+    let nanos = |t: std::io::Result<std::time::SystemTime>| {
+        t.ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as u64)
+    };
+    [0, 0, nanos(meta.created()), nanos(meta.modified()), meta.len()]
+}
+
+fn seal_bytes(pack: &std::fs::Metadata) -> Vec<u8> {
+    let mut out = SEAL_MAGIC.to_vec();
+    for n in identity(pack) {
+        out.extend_from_slice(&n.to_le_bytes());
+    }
+    out
+}
+
+/// Whether `seal` records the identity `pack` has now. Missing files vouch for nothing.
+fn is_sealed(pack: &Path, seal: &Path) -> bool {
+    match (std::fs::metadata(pack), std::fs::read(seal)) {
+        (Ok(meta), Ok(recorded)) => recorded == seal_bytes(&meta),
+        _ => false,
+    }
+}
+
+/// Records the identity of the pack just renamed into place. Written aside and renamed too; if a
+/// concurrent run replaced the pack meanwhile, the seal matches neither and the next run starts
+/// afresh, which is safe.
+fn write_seal(pack: &Path, seal: &Path) -> std::io::Result<()> {
+    let bytes = seal_bytes(&std::fs::metadata(pack)?);
+    let tmp = seal.with_extension(format!("tmp{}", std::process::id()));
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, seal));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// The file an entry of the pack is about.

@@ -213,8 +213,8 @@ struct CheckArgs {
     /// Do not read or write the cache of parsed facts.
     #[arg(long)]
     no_cache: bool,
-    /// Keep the cache of parsed facts in this folder [default: the user's cache folder,
-    /// ~/.cache/asynclint/<root>].
+    /// Keep the cache of parsed facts in this folder [env: ASYNCLINT_CACHE_DIR; default:
+    /// target/asynclint in the checked project's cargo workspace].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
     /// The review date of `--format markdown` [default: SOURCE_DATE_EPOCH, else today in UTC].
@@ -814,24 +814,51 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// Where the facts cache lives: `--cache-dir`, else the user's cache folder
-/// (`$XDG_CACHE_HOME/asynclint/<root>`, or `~/.cache/asynclint/<root>`). Never inside the checked
-/// tree by default: a cache there could come with an untrusted pull request and decide what is
-/// reported. Nowhere with `--no-cache`.
-fn cache_folder(args: &CheckArgs, base: &std::path::Path) -> Option<PathBuf> {
+/// Names the cache folder, like `--cache-dir`.
+const CACHE_DIR_VARIABLE: &str = "ASYNCLINT_CACHE_DIR";
+
+/// Where the facts cache lives: `--cache-dir` (or `ASYNCLINT_CACHE_DIR`), else `asynclint/` in the
+/// cargo target folder of the checked root (see `cargo_target_owner`), in a subfolder of its own
+/// when the root is not the folder that target belongs to, so that checking a workspace and one of
+/// its crates do not evict each other's entries. Nowhere with `--no-cache`. A pack there could come
+/// with an untrusted pull request; `cache::DiskCache` trusts only one it sealed itself.
+fn cache_folder(args: &CheckArgs, base: &Path) -> Option<PathBuf> {
     if args.no_cache {
         return None;
     }
-    if let Some(dir) = &args.cache_dir {
-        return Some(dir.clone());
+    // Read here rather than by clap, so that an empty variable means unset, as for `XDG_*`.
+    let named = args
+        .cache_dir
+        .clone()
+        .or_else(|| std::env::var_os(CACHE_DIR_VARIABLE).filter(|v| !v.is_empty()).map(PathBuf::from));
+    if named.is_some() {
+        return named;
     }
-    let home_cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))?;
     let root = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
-    let key = asynclint::content_hash(root.to_string_lossy().as_bytes());
-    Some(home_cache.join("asynclint").join(format!("{key:016x}")))
+    let owner = cargo_target_owner(&root);
+    let folder = owner.join("target").join("asynclint");
+    match root.strip_prefix(&owner) {
+        Ok(rel) if rel.as_os_str().is_empty() => Some(folder),
+        Ok(rel) => Some(folder.join(format!("{:016x}", asynclint::content_hash(rel.to_string_lossy().as_bytes())))),
+        Err(_) => Some(folder),
+    }
+}
+
+/// The folder whose `target/` cargo would build the checked root in: like cargo, the nearest
+/// folder at or above it with a `Cargo.toml`, or the nearest at or above that one whose
+/// `Cargo.toml` has a `[workspace]` table; with no manifest at or above it, the root itself. (`CARGO_TARGET_DIR` is
+/// not followed: the cache stays beside the project it describes.)
+fn cargo_target_owner(root: &Path) -> PathBuf {
+    let Some(package) = root.ancestors().find(|d| d.join("Cargo.toml").is_file()) else {
+        return root.to_path_buf();
+    };
+    let declares_workspace = |dir: &Path| {
+        std::fs::read_to_string(dir.join("Cargo.toml"))
+            .ok()
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .is_some_and(|manifest| manifest.contains_key("workspace"))
+    };
+    package.ancestors().find(|d| declares_workspace(d)).unwrap_or(package).to_path_buf()
 }
 
 // ---- configuration -------------------------------------------------------------------------------

@@ -109,8 +109,9 @@ impl std::fmt::Display for Run {
 /// Runs the binary with a fixed environment, failing the test if it hangs or dies of a signal.
 fn run_in(cwd: &Path, args: &[&str]) -> Run {
     let mut command = Command::new(BIN);
-    // Tests keep the facts cache out of the real home.
-    command.env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"));
+    // The default cache folder (`target/asynclint/` of the checked project), whatever the
+    // developer has set.
+    command.env_remove("ASYNCLINT_CACHE_DIR");
     let out = support::run_binary(command, cwd, args, TIMEOUT);
     Run { args: args.iter().map(|s| s.to_string()).collect(), code: out.code, stdout: out.stdout, stderr: out.stderr }
 }

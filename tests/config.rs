@@ -75,8 +75,9 @@ impl TestDir {
 
     fn run_in(&self, sub: &str, args: &[&str]) -> Run {
         let out = Command::new(BIN)
-            // Tests keep the facts cache out of the real home.
-            .env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"))
+            // The default cache folder (`target/asynclint/` of the checked project), whatever the
+            // developer has set.
+            .env_remove("ASYNCLINT_CACHE_DIR")
             .args(args)
             .current_dir(self.path.join(sub))
             .env_remove("ASYNCLINT_FORMAT")

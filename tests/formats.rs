@@ -96,8 +96,9 @@ impl Drop for TestDir {
 
 fn run_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
     let mut command = Command::new(BIN);
-    // Tests keep the facts cache out of the real home.
-    command.env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"));
+    // The default cache folder (`target/asynclint/` of the checked project), whatever the
+    // developer has set.
+    command.env_remove("ASYNCLINT_CACHE_DIR");
     let out = support::run_binary(command, cwd, args, TIMEOUT);
     (out.code, String::from_utf8(out.stdout).expect("stdout is UTF-8"), out.stderr)
 }

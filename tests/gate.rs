@@ -129,8 +129,9 @@ impl std::fmt::Display for Out {
 /// folder there is never taken for part of a repository around it.
 fn run(bin: &str, cwd: &Path, args: &[&str]) -> Out {
     let out = Command::new(bin)
-        // Tests keep the facts cache out of the real home.
-        .env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"))
+        // The default cache folder (`target/asynclint/` of the checked project), whatever the
+        // developer has set.
+        .env_remove("ASYNCLINT_CACHE_DIR")
         .args(args)
         .current_dir(cwd)
         .env_remove("ASYNCLINT_FORMAT")
@@ -531,7 +532,7 @@ fn cargo_finds_the_subcommand_on_the_path() {
     .unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let out = Command::new(&cargo)
-        .env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"))
+        .env_remove("ASYNCLINT_CACHE_DIR")
         .args(["asynclint", "check", "--format", "concise", "--new-from-rev", "main"])
         .current_dir(repo.join(""))
         .env("PATH", path)

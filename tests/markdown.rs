@@ -30,8 +30,9 @@ struct Out {
 /// Runs `asynclint <args>` in the temp dir with a clean environment plus `env`.
 fn run(args: &[&str], env: &[(&str, &str)]) -> Out {
     let mut cmd = Command::new(BIN);
-    // Tests keep the facts cache out of the real home.
-    cmd.env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"));
+    // The default cache folder (`target/asynclint/` of the checked project), whatever the
+    // developer has set.
+    cmd.env_remove("ASYNCLINT_CACHE_DIR");
     cmd.args(args)
         .current_dir(std::env::temp_dir())
         .env_remove("ASYNCLINT_FORMAT")

@@ -47,8 +47,8 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 // ---- harness: the binary ---------------------------------------------------------------------------
 
 /// A folder of its own under the temp dir, removed on drop (also when the test fails), with a
-/// home of its own beside it: the default facts cache lives in `$XDG_CACHE_HOME` (else
-/// `~/.cache`), and test runs must neither fill the user's nor share one between tests.
+/// home of its own beside it, so that a test can see that nothing is written there (the default
+/// facts cache lives in the project's `target/asynclint/`, never in `~/.cache`).
 struct TestDir {
     path: PathBuf,
     home: PathBuf,
@@ -97,10 +97,10 @@ impl TestDir {
         run_command(self.command(BIN), cwd, args, timeout)
     }
 
-    /// `program` with this test's own `HOME` and `XDG_CACHE_HOME`.
+    /// `program` with this test's own `HOME` and `XDG_CACHE_HOME`, and the default cache folder.
     fn command(&self, program: &str) -> Command {
         let mut c = Command::new(program);
-        c.env("HOME", &self.home).env("XDG_CACHE_HOME", self.home.join(".cache"));
+        c.env("HOME", &self.home).env("XDG_CACHE_HOME", self.home.join(".cache")).env_remove("ASYNCLINT_CACHE_DIR");
         c
     }
 }
@@ -1598,6 +1598,120 @@ fn control_characters_in_source_never_reach_the_terminal() {
     assert!(problems.is_empty(), "raw control characters in human output:\n{}", problems.join("\n"));
 }
 
+/// The default cache is where cargo builds: `target/asynclint/` beside the workspace's manifest,
+/// in a subfolder of its own for a crate checked alone, and in the checked folder itself when no
+/// manifest is at or above it. `ASYNCLINT_CACHE_DIR` names another folder; set empty, it is unset.
+#[test]
+fn default_cache_is_in_the_cargo_target_folder() {
+    let root = TestDir::new("default_cache_is_in_the_cargo_target_folder");
+    root.write("ws/Cargo.toml", "[workspace]\nmembers = [\"crates/a\"]\n");
+    root.write("ws/crates/a/Cargo.toml", "[package]\nname = \"a\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    root.write("ws/crates/a/src/lib.rs", format!("pub async fn f() {{ {SLEEP}; }}\n"));
+    root.write("loose/x.rs", format!("pub async fn g() {{ {SLEEP}; }}\n"));
+    let ws = root.join("ws");
+    let packs =
+        |dir: &Path| -> Vec<String> { snapshot(dir).into_keys().filter(|k| k.ends_with("facts.bin")).collect() };
+    let at = |cwd: &Path, args: &[&str], env: Option<&str>| {
+        let mut command = root.command(BIN);
+        if let Some(value) = env {
+            command.env("ASYNCLINT_CACHE_DIR", value);
+        }
+        run_command(command, cwd, args, TIMEOUT).assert_code(1);
+    };
+
+    at(&ws, &["check", "crates/a"], None);
+    let crate_alone = packs(&ws);
+    assert_eq!(crate_alone.len(), 1, "{crate_alone:?}");
+    let sub = crate_alone[0].strip_prefix("target/asynclint/").unwrap().strip_suffix("/facts.bin").unwrap();
+    assert!(sub.len() == 16 && sub.bytes().all(|b| b.is_ascii_hexdigit()), "{crate_alone:?}");
+    // From inside the crate, the same folder.
+    at(&ws.join("crates/a"), &["check"], None);
+    assert_eq!(packs(&ws), crate_alone);
+    at(&ws, &["check"], None);
+    let both = packs(&ws);
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert!(both.contains(&"target/asynclint/facts.bin".to_string()), "{both:?}");
+
+    at(&root.join("loose"), &["check"], None);
+    assert_eq!(packs(&root.join("loose")), vec!["target/asynclint/facts.bin".to_string()]);
+
+    let named = root.join("named");
+    at(&ws, &["check"], Some(named.to_str().unwrap()));
+    assert_eq!(packs(&named), vec!["facts.bin".to_string()]);
+    at(&ws, &["check", "crates/a"], Some(""));
+    assert_eq!(packs(&ws), both, "an empty ASYNCLINT_CACHE_DIR was not taken as unset");
+}
+
+/// Writes the seal `src/cache.rs` would write for `pack` as it is now (its format: the magic line,
+/// then device, inode, status-change seconds and nanoseconds, and size, as little-endian u64s).
+/// Only a test on the same disk can do this; an attacker shipping a pack cannot.
+#[cfg(unix)]
+fn reseal(pack: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(pack).unwrap();
+    let mut seal = b"asynclint-seal\n".to_vec();
+    for n in [m.dev(), m.ino(), m.ctime() as u64, m.ctime_nsec() as u64, m.len()] {
+        seal.extend_from_slice(&n.to_le_bytes());
+    }
+    std::fs::write(pack.with_file_name("facts.seal"), seal).unwrap();
+}
+
+/// The identity of the pack file: a run that rewrites the pack renames a new file into place.
+#[cfg(unix)]
+fn pack_identity(pack: &Path) -> (u64, i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(pack).unwrap();
+    (m.ino(), m.ctime(), m.ctime_nsec())
+}
+
+/// A sealed pack is trusted: an unchanged tree leaves it as it is. The same pack and seal copied
+/// elsewhere (a checkout, an archive, a CI cache step) are not: the run parses every file again and
+/// writes a pack of its own. So is a pack whose seal is missing or was edited.
+#[cfg(unix)]
+#[test]
+fn only_a_pack_sealed_in_place_is_read() {
+    let dir = cache_project("only_a_pack_sealed_in_place_is_read");
+    let reference = dir.run(&["check", "--format", "json", "--no-cache"]);
+    let cold = dir.run(&["check", "--format", "json"]);
+    assert_eq!(cold.stdout, reference.stdout, "{cold}");
+    let cache = dir.path.join("target/asynclint");
+    let (pack, seal) = (cache.join("facts.bin"), cache.join("facts.seal"));
+    let written = pack_identity(&pack);
+    let warm = dir.run(&["check", "--format", "json"]);
+    assert_eq!(warm.stdout, reference.stdout, "{warm}");
+    assert_eq!(pack_identity(&pack), written, "a warm run over an unchanged tree rewrote a sealed pack");
+
+    // Copied with its seal, byte for byte.
+    let copy = dir.path.join("copied");
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::copy(&pack, copy.join("facts.bin")).unwrap();
+    std::fs::copy(&seal, copy.join("facts.seal")).unwrap();
+    let copied = pack_identity(&copy.join("facts.bin"));
+    let run = dir.run(&["check", "--format", "json", "--cache-dir", copy.to_str().unwrap()]);
+    assert_eq!(run.stdout, reference.stdout, "{run}");
+    assert_ne!(pack_identity(&copy.join("facts.bin")), copied, "a copied pack was trusted");
+    // The pack it wrote is sealed where it is.
+    let rewritten = pack_identity(&copy.join("facts.bin"));
+    dir.run(&["check", "--format", "json", "--cache-dir", copy.to_str().unwrap()]);
+    assert_eq!(pack_identity(&copy.join("facts.bin")), rewritten, "the rewritten pack was not sealed");
+
+    // A missing seal, and a seal with one byte changed.
+    for damage in ["remove", "edit"] {
+        let before = pack_identity(&pack);
+        if damage == "remove" {
+            std::fs::remove_file(&seal).unwrap();
+        } else {
+            let mut bytes = std::fs::read(&seal).unwrap();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+            std::fs::write(&seal, bytes).unwrap();
+        }
+        let run = dir.run(&["check", "--format", "json"]);
+        assert_eq!(run.stdout, reference.stdout, "{run}");
+        assert_ne!(pack_identity(&pack), before, "a pack was read with its seal {damage}d");
+    }
+}
+
 /// Regression (fixed): `--format github` copies file names into `file=` unescaped but for `%`, `\r`, `\n`, `:`
 /// and `,`, so ESC, BEL and bidi overrides in a file name reach the Actions log raw (`full`,
 /// `concise` and `markdown` escape them). Reproduce: a file `src/e\x1b[31mvil.rs` with a finding;
@@ -1729,9 +1843,9 @@ fn nothing_is_written_but_the_named_report_and_cache() {
     assert!(diff(&before, &snapshot(&project)).is_empty(), "{:?}", diff(&before, &snapshot(&project)));
     assert!(!snapshot(&cache).is_empty(), "the named cache folder was not used");
 
-    // With the default cache, from inside the project and from elsewhere: nothing in the project
-    // or the current folder, only `~/.cache/asynclint/` (or `$XDG_CACHE_HOME/asynclint/`) in the
-    // home, and no temporary file left there.
+    // With the default cache, from inside the project and from elsewhere: the pack and its seal in
+    // the project's `target/asynclint/`, where cargo builds, and nothing else anywhere: not in the
+    // home (with or without `XDG_CACHE_HOME`), not in the current folder, no temporary file left.
     let home_before = snapshot(&root.home);
     for (cwd, args) in [(&project, &["check", "--format", "json"][..]), (&elsewhere, &["check", "--format", "json", p])]
     {
@@ -1742,16 +1856,21 @@ fn nothing_is_written_but_the_named_report_and_cache() {
             }
             let run = run_command(command, cwd, args, TIMEOUT);
             run.assert_code(1);
-            assert!(diff(&before, &snapshot(&project)).is_empty(), "{:?}", diff(&before, &snapshot(&project)));
+            let changes = diff(&before, &snapshot(&project));
+            let unexpected: Vec<&String> = changes
+                .iter()
+                .filter(|c| {
+                    !["target:", "target/asynclint:", "target/asynclint/facts.bin:", "target/asynclint/facts.seal:"]
+                        .iter()
+                        .any(|known| c.starts_with(known))
+                })
+                .collect();
+            assert!(unexpected.is_empty(), "written in the project outside target/asynclint: {unexpected:?}");
+            assert!(project.join("target/asynclint/facts.seal").is_file(), "the default cache was not written");
             assert_eq!(snapshot(&elsewhere).len(), 0, "{:?}", snapshot(&elsewhere));
         }
     }
-    let changes = diff(&home_before, &snapshot(&root.home));
-    assert!(!changes.is_empty(), "the default cache was written nowhere");
-    let unexpected: Vec<&String> =
-        changes.iter().filter(|c| !(c.starts_with(".cache:") || c.starts_with(".cache/asynclint"))).collect();
-    assert!(unexpected.is_empty(), "written in the home outside .cache/asynclint: {unexpected:?}");
-    assert!(!changes.iter().any(|c| c.contains(".tmp")), "a temporary file was left: {changes:?}");
+    assert!(diff(&home_before, &snapshot(&root.home)).is_empty(), "{:?}", diff(&home_before, &snapshot(&root.home)));
 }
 
 // ---- the facts cache is input too ------------------------------------------------------------------
@@ -1811,8 +1930,9 @@ fn cache_follows_changes_to_the_tree() {
     let removed = dir.run(&cached);
     assert!(removed.stdout == dir.run(&uncached).stdout, "{removed}");
     assert!(!contains("src/more.rs") && contains("src/good.rs"), "a removed file stayed in the pack");
-    let left: Vec<_> = std::fs::read_dir(&cache_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(left, vec![std::ffi::OsString::from("facts.bin")]);
+    let mut left: Vec<_> = std::fs::read_dir(&cache_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, vec![std::ffi::OsString::from("facts.bin"), std::ffi::OsString::from("facts.seal")]);
 }
 
 /// Regression (fixed): a damaged cache is trusted, and can crash the run. Cutting, emptying or overwriting the
@@ -1865,6 +1985,12 @@ fn corrupt_cache_is_ignored() {
         }
         for (what, damaged) in damages {
             std::fs::write(file, &damaged).unwrap();
+            // Damage that came from the disk itself (a bad sector, a bit flip) keeps the pack's
+            // inode and status-change time, so its seal would still hold: the pack is resealed to
+            // check that checksums and validation catch it on their own.
+            if file.ends_with("facts.bin") {
+                reseal(file);
+            }
             let run = dir.run(&cached);
             tried += 1;
             if run.code != 1 || run.stdout != reference.stdout {
@@ -1901,15 +2027,15 @@ fn corrupt_cache_is_ignored() {
 /// Security: a cache that comes with the checked tree must not decide what is reported. The default
 /// cache is `target/asynclint/facts.bin` inside the checked project, so a pull request can commit
 /// one (`target/` is only ignored by convention) holding the facts of an innocent version of a
-/// file under the content hash of the real one: its findings vanish (here both findings of
-/// `src/more.rs`, a blocking chain and a lock held across `.await`; the report says 1 finding
-/// instead of 3). The README's "safe to run on untrusted pull requests" does not hold while a
-/// cache in the checked tree is read by default. Reproduce: this test (it patches the key
-/// `content_hash(innocent)` into `content_hash(real)` in the pack).
+/// file under the content hash of the real one: its findings would vanish (here both findings of
+/// `src/more.rs`, a blocking chain and a lock held across `.await`). The seal beside the pack
+/// records the inode and status-change time the pack had when asynclint wrote it, and editing,
+/// copying or checking out the pack changes both. (Regression: before the seal, the default cache
+/// lived in `~/.cache` instead, against the "under `target/`".)
 #[test]
 fn cache_shipped_with_the_checked_tree_cannot_hide_findings() {
     let dir = cache_project("cache_shipped_with_the_checked_tree_cannot_hide_findings");
-    // The attacker builds the pack where a project-local cache would be, and commits it.
+    // The attacker builds the pack where the default cache is, and commits it.
     let shipped = dir.path.join("target").join("asynclint");
     let shipped_arg = shipped.to_string_lossy().into_owned();
     let real = std::fs::read(dir.join("src/more.rs")).unwrap();
@@ -1935,9 +2061,23 @@ fn cache_shipped_with_the_checked_tree_cannot_hide_findings() {
     }
     assert_eq!(patched, 1, "the cache no longer keys files by `content_hash`, little-endian: update this test");
     std::fs::write(dir.join("src/more.rs"), &real).unwrap();
+    #[cfg(unix)]
+    let forged_pack = std::fs::read(shipped.join("facts.bin")).unwrap();
     let run = dir.run(&["check", "--format", "json"]);
     assert!(
         run.code == 1 && run.stdout == reference.stdout,
         "a forged cache changed the report\n--- without cache ---\n{reference}\n--- with the forged cache ---\n{run}"
     );
+    // The seal is what stops it: the same forged pack, sealed where it lies (which only a process
+    // on this disk can do, after the pack is in place), hides the findings.
+    #[cfg(unix)]
+    {
+        std::fs::write(shipped.join("facts.bin"), forged_pack).unwrap();
+        reseal(&shipped.join("facts.bin"));
+        let fooled = dir.run(&["check", "--format", "json"]);
+        assert!(
+            findings_of(&fooled.json(), "src/more.rs").is_empty(),
+            "the forged pack no longer hides findings even when sealed, so this test shows nothing\n{fooled}"
+        );
+    }
 }

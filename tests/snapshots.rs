@@ -13,8 +13,9 @@ fn fixture(rel: &str) -> PathBuf {
 /// Runs `asynclint <args>` in `cwd` and returns stdout, checking the exit code.
 fn asynclint(cwd: &Path, args: &[&str], expected_code: i32) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_asynclint"))
-        // Tests keep the facts cache out of the real home.
-        .env("XDG_CACHE_HOME", std::env::temp_dir().join("asynclint-test-cache"))
+        // The default cache folder (`target/asynclint/` of the checked project), whatever the
+        // developer has set.
+        .env_remove("ASYNCLINT_CACHE_DIR")
         .args(args)
         .current_dir(cwd)
         .env("COLUMNS", "100")
