@@ -4,6 +4,7 @@
 pub mod cached;
 pub mod extract;
 pub mod facts;
+mod skim;
 
 use crate::intern::Interner;
 use facts::{ByteSpan, FileFacts, SyntaxError};
@@ -38,9 +39,13 @@ pub fn parse_facts(text: &str, interner: &Interner) -> Result<FileFacts, SyntaxE
     };
     // Lexing keeps its own stack, so it survives any nesting; the depth is checked before syn
     // recurses into it. syn then parses these tokens, which is all `parse_str` would do.
-    // Tokens and tree are scratch, the facts are not (see `crate::memory`).
-    let tokens: proc_macro2::TokenStream = crate::memory::scratch(|| text.parse())
+    // Tokens and tree are scratch, the facts are not (see `crate::memory`). Plain const lines are
+    // blanked first (`skim`); offsets do not move, so the facts still index `text`.
+    let skimmed = crate::memory::scratch(|| skim::blank_plain_consts(text));
+    let lexed = skimmed.as_deref().unwrap_or(text);
+    let tokens: proc_macro2::TokenStream = crate::memory::scratch(|| lexed.parse())
         .map_err(|e: proc_macro2::LexError| to_error(e.span(), e.to_string()))?;
+    drop(skimmed);
     // Nesting cannot be deeper than the number of opening brackets in the text, so nearly every
     // file skips the walk over its tokens.
     let may_be_too_deep = text.bytes().filter(|b| matches!(b, b'(' | b'[' | b'{')).count() >= MAX_NESTING;

@@ -1,0 +1,274 @@
+//! Lines the lexer need not see, blanked (every byte but the line break becomes a space) before
+//! lexing, so that lines, columns and byte offsets stay those of the file:
+//! - doc comments (`///`), unless they document nothing: the lexer makes each an attribute with a
+//!   string literal, which syn then parses and unescapes, and no fact comes from them;
+//! - plain `const` items, one per line, with the one-line attributes right above them.
+//!
+//! Why: the bench corpus is 276 MB, of which doc comment lines are 31 MB, and lines of the form
+//! `pub const NAME: Type = value;` 37 MB (generated bindings, such as windows-sys, linux-raw-sys
+//! and libsqlite3-sys, declare constants by the hundred thousand). Lexing them, buffering their
+//! tokens and parsing them into syn nodes was work thrown away: the extractor keeps nothing of a
+//! const but its name and, if its value is a string, whether that string is SQL
+//! (`Extractor::item`). A value here holds no string (no `"`), so only the name is lost, and a
+//! name that resolves to a const is as silent as one that does not resolve: no rule judges a
+//! const, and consts are never called.
+//!
+//! The test is on the line's text alone, so it is strict, and when in doubt the line is kept:
+//! - a const line is `[visibility] const NAME: ... = ...;` with brackets balanced, one `;` outside
+//!   brackets and that at the end, and no `"`, `'`, `#`, `//` or `/*`;
+//! - the line above it (over blank lines, comments, and the one-line attributes that are blanked
+//!   with it) ends an item or opens a block: it ends with `;`, `{` or `}`, or it is an inner
+//!   attribute or inner doc comment, or there is none. An attribute that does not fit on one line
+//!   stops the search, so no attribute of a blanked const is left behind to attach itself to the
+//!   next item;
+//! - doc comments followed by `}`, `)`, `]` or the end of the file are kept: syn rejects them,
+//!   and so must we.
+//!
+//! A line that only looks like a const or a doc comment (inside a block comment, a multi-line
+//! string or a `macro_rules!` body) may be blanked too: the comment or macro body means nothing to
+//! the analysis, and the string holds no quote on that line, so it cannot be the SQL the rules
+//! read. A syntax error inside a blanked line goes unreported, as inside an emptied table.
+
+use std::ops::Range;
+
+/// The text with its plain const lines blanked, or `None` when it has none.
+pub fn blank_plain_consts(text: &str) -> Option<String> {
+    // Most files have neither.
+    if !text.contains("const ") && !text.contains("///") {
+        return None;
+    }
+    let mut blank: Vec<Range<usize>> = Vec::new();
+    // Doc comments and attributes since the last line that ends an item: blanked with the const
+    // that follows them, forgotten at any other line.
+    let mut pending: Vec<Range<usize>> = Vec::new();
+    let mut after_boundary = true;
+    // The doc comments since the last line of code: no fact comes from them, and they are seen
+    // through when looking for the line above a const.
+    let mut docs: Vec<Range<usize>> = Vec::new();
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let range = start..start + line.trim_end_matches(['\n', '\r']).len();
+        start += line.len();
+        let t = line.trim();
+        if t.is_empty() || (t.starts_with("//") && !t.starts_with("///") && !t.starts_with("//!")) {
+            continue;
+        }
+        if t.starts_with("////") {
+            // Four slashes make a plain comment.
+            continue;
+        }
+        if t.starts_with("///") {
+            docs.push(range);
+            continue;
+        }
+        // Doc comments go unless they document nothing (a syntax error to report, not to hide).
+        if t.starts_with(['}', ')', ']']) {
+            docs.clear();
+        } else {
+            blank.append(&mut docs);
+        }
+        if is_one_line_attribute(t, "#[") {
+            if after_boundary {
+                pending.push(range);
+            }
+            continue;
+        }
+        if after_boundary && is_plain_const(t) {
+            blank.append(&mut pending);
+            blank.push(range);
+            continue;
+        }
+        pending.clear();
+        after_boundary = t.starts_with("//!")
+            || is_one_line_attribute(t, "#![")
+            || t.ends_with(';')
+            || t.ends_with('{')
+            || t.ends_with('}');
+    }
+    if blank.is_empty() {
+        return None;
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for range in blank {
+        bytes[range].fill(b' ');
+    }
+    // Whole lines of a valid text became ASCII spaces, so the text is still valid UTF-8.
+    String::from_utf8(bytes).ok()
+}
+
+/// `[visibility] const NAME: ... = ...;` alone on the line, as described in the module doc.
+fn is_plain_const(t: &str) -> bool {
+    let rest = t.strip_prefix("pub").map_or(Some(t), |after| {
+        let after = after.trim_start();
+        match after.strip_prefix('(') {
+            Some(inside) => inside.find(')').map(|close| &inside[close + 1..]),
+            // `pub` must be a word of its own.
+            None => (after.len() < t.len() - 3).then_some(after),
+        }
+    });
+    let Some(rest) = rest.and_then(|r| r.trim_start().strip_prefix("const")) else { return false };
+    if !rest.starts_with(char::is_whitespace) {
+        return false;
+    }
+    let rest = rest.trim_start();
+    let name_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    let (name, rest) = rest.split_at(name_len);
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
+    let rest = rest.trim_start();
+    if !rest.starts_with(':') || rest.starts_with("::") || !rest.contains('=') {
+        return false;
+    }
+    if rest.contains(['"', '\'', '#']) || rest.contains("//") || rest.contains("/*") {
+        return false;
+    }
+    // Brackets balanced, and the one `;` outside them is the last character.
+    let mut depth = 0i32;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            ';' if depth == 0 => return i == rest.len() - 1,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// An attribute that opens with `open` (`#[` or `#![`) and closes at the end of the same line:
+/// its brackets, outside string literals, first balance at the last character.
+fn is_one_line_attribute(t: &str, open: &str) -> bool {
+    if !t.starts_with(open) || !t.ends_with(']') {
+        return false;
+    }
+    let mut depth = 0i32;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in t.char_indices() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '[' | '(' | '{' => depth += 1,
+            ']' | ')' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i == t.len() - 1;
+                }
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text with blanked lines shown as `~`, so that a test reads what was kept.
+    fn skim(text: &str) -> String {
+        let out = blank_plain_consts(text).unwrap_or_else(|| text.to_string());
+        assert_eq!(out.len(), text.len(), "offsets moved");
+        out.lines().map(|l| if !l.is_empty() && l.trim().is_empty() { "~" } else { l }).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn plain_consts_and_their_docs_and_attributes_are_blanked() {
+        let text = "\
+pub const A: u32 = 1u32;
+pub(crate) const B: [u8; 4] = [1, 2, 3, 4];
+/// The answer.
+#[cfg(feature = \"x\")]
+const C: Foo = Foo { a: 1, b: Bar::X };
+pub const D: i32 = -1 << 3;
+fn f() {
+    const N: usize = 4;
+    g(N);
+}";
+        assert_eq!(skim(text), "~\n~\n~\n~\n~\n~\nfn f() {\n~\n    g(N);\n}");
+    }
+
+    #[test]
+    fn consts_that_could_matter_or_that_a_line_cannot_show_are_kept() {
+        for kept in [
+            // A string may be SQL, which the rules read.
+            "pub const Q: &str = \"SELECT 1\";",
+            "const C: char = ';';",
+            // Not a const item, or not all of it on this line.
+            "pub const fn f() -> u32 { 1 }",
+            "const unsafe fn g() {}",
+            "const X: [u8; 2] = [1,",
+            "const X: u8 = 1; static S: u8 = 2;",
+            "const X: u8 = 1; // note",
+            "const X: u8 = /* ; */ 1;",
+            "const X: u8;",
+            "const { assert!(true) };",
+            "pubconst X: u8 = 1;",
+        ] {
+            let text = format!("fn a() {{}}\n{kept}\n");
+            assert_eq!(skim(&text), text.trim_end(), "{kept}");
+        }
+    }
+
+    #[test]
+    fn an_attribute_is_never_left_behind() {
+        // The attribute spans lines: the const stays, or the attribute would take the next item.
+        let text = "#[cfg(any(\n    unix,\n))]\npub const A: u8 = 1;\nfn f() {}";
+        assert_eq!(skim(text), text);
+        // A line that ends no item is above: the const may belong to it.
+        let text = "x = y\nconst A: u8 = 1;";
+        assert_eq!(skim(text), text);
+        let text = "/**\n * Doc.\n */\nconst A: u8 = 1;";
+        assert_eq!(skim(text), text);
+        // A one-line attribute and a doc comment above go with it; an inner one stays.
+        assert_eq!(skim("#![allow(x)]\n/// A.\n#[doc(hidden)]\nconst A: u8 = 1;"), "#![allow(x)]\n~\n~\n~");
+        // Blank lines and plain comments in between change nothing.
+        assert_eq!(skim("struct S;\n\n// c\n//// c\nconst A: u8 = 1;"), "struct S;\n\n// c\n//// c\n~");
+    }
+
+    #[test]
+    fn attributes_are_told_by_their_brackets() {
+        assert!(is_one_line_attribute("#[doc = \"a ] b\"]", "#["));
+        assert!(is_one_line_attribute("#[cfg(all(a, not(b)))]", "#["));
+        assert!(!is_one_line_attribute("#[a] fn f() { x[0] }", "#["));
+        assert!(!is_one_line_attribute("#[cfg(any(", "#["));
+        assert!(!is_one_line_attribute("#![a]", "#["));
+        assert!(is_one_line_attribute("#![a]", "#!["));
+    }
+
+    #[test]
+    fn doc_comments_go_unless_they_document_nothing() {
+        let text = "/// Doc.\n//// Not doc.\npub fn f() {\n    /// On a statement.\n    let x = 1;\n    /// Nothing.\n}\n/// End.";
+        assert_eq!(skim(text), "~\n//// Not doc.\npub fn f() {\n~\n    let x = 1;\n    /// Nothing.\n}\n/// End.");
+        // Through attributes and comments, to the item.
+        assert_eq!(skim("/// A.\n// c\n#[inline]\nfn f() {}"), "~\n// c\n#[inline]\nfn f() {}");
+        // In a field list, before its closing bracket.
+        assert_eq!(skim("struct S {\n    a: u8,\n    /// B.\n}"), "struct S {\n    a: u8,\n    /// B.\n}");
+    }
+
+    #[test]
+    fn crlf_and_non_ascii_lines_keep_their_offsets() {
+        let text = "const A: u8 = 1;\r\nconst É: u8 = 2;\r\nconst B: Wörd = 3;\r\n";
+        let out = blank_plain_consts(text).unwrap();
+        assert_eq!(out.len(), text.len());
+        // `É` is not an ASCII name: kept. The type may be anything.
+        assert_eq!(out, "                \r\nconst É: u8 = 2;\r\n                   \r\n");
+    }
+}
