@@ -41,7 +41,7 @@ pub fn parse_facts(text: &str, interner: &Interner) -> Result<FileFacts, SyntaxE
     // recurses into it. syn then parses these tokens, which is all `parse_str` would do.
     // Tokens and tree are scratch, the facts are not (see `crate::memory`). Plain const lines are
     // blanked first (`skim`); offsets do not move, so the facts still index `text`.
-    let skimmed = crate::memory::scratch(|| skim::blank_plain_consts(text));
+    let skimmed = crate::memory::scratch(|| skim::blank_lines(text));
     let lexed = skimmed.as_deref().unwrap_or(text);
     let tokens: proc_macro2::TokenStream = crate::memory::scratch(|| lexed.parse())
         .map_err(|e: proc_macro2::LexError| to_error(e.span(), e.to_string()))?;

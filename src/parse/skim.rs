@@ -31,110 +31,133 @@
 
 use std::ops::Range;
 
-/// The text with its plain const lines blanked, or `None` when it has none.
-pub fn blank_plain_consts(text: &str) -> Option<String> {
-    // Most files have neither.
-    if !text.contains("const ") && !text.contains("///") {
-        return None;
-    }
+/// The text with its doc comments and plain const lines blanked, or `None` when it has none.
+pub fn blank_lines(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
     let mut blank: Vec<Range<usize>> = Vec::new();
-    // Doc comments and attributes since the last line that ends an item: blanked with the const
-    // that follows them, forgotten at any other line.
+    // Lines starting with `#[` since the last line that ends an item: blanked with the const that
+    // follows them if each is a one-line attribute, forgotten at any other line.
     let mut pending: Vec<Range<usize>> = Vec::new();
     let mut after_boundary = true;
     // The doc comments since the last line of code: no fact comes from them, and they are seen
     // through when looking for the line above a const.
     let mut docs: Vec<Range<usize>> = Vec::new();
-    let mut start = 0;
-    for line in text.split_inclusive('\n') {
-        let range = start..start + line.trim_end_matches(['\n', '\r']).len();
-        start += line.len();
-        let t = line.trim();
-        if t.is_empty() || (t.starts_with("//") && !t.starts_with("///") && !t.starts_with("//!")) {
-            continue;
-        }
-        if t.starts_with("////") {
-            // Four slashes make a plain comment.
-            continue;
-        }
-        if t.starts_with("///") {
-            docs.push(range);
-            continue;
+    // Bytes, and ASCII whitespace only: this runs over every line of every file.
+    let ends = memchr::memchr_iter(b'\n', bytes).chain((!bytes.ends_with(b"\n")).then_some(bytes.len()));
+    let mut line_start = 0;
+    for end in ends {
+        let line = &bytes[line_start..end];
+        let range_base = line_start;
+        line_start = end + 1;
+        let lead = line.len() - line.trim_ascii_start().len();
+        let t = line[lead..].trim_ascii_end();
+        let Some(&first) = t.first() else { continue };
+        let range = range_base + lead..range_base + lead + t.len();
+        if t.starts_with(b"//") {
+            if t.starts_with(b"///") && !t.starts_with(b"////") {
+                docs.push(range);
+                continue;
+            }
+            if !t.starts_with(b"//!") {
+                // A plain comment (four slashes make one too).
+                continue;
+            }
         }
         // Doc comments go unless they document nothing (a syntax error to report, not to hide).
-        if t.starts_with(['}', ')', ']']) {
+        if matches!(first, b'}' | b')' | b']') {
             docs.clear();
         } else {
             blank.append(&mut docs);
         }
-        if is_one_line_attribute(t, "#[") {
+        if t.starts_with(b"#[") {
             if after_boundary {
                 pending.push(range);
             }
             continue;
         }
-        if after_boundary && is_plain_const(t) {
+        if after_boundary
+            && matches!(first, b'p' | b'c')
+            && is_plain_const(t)
+            && pending.iter().all(|r| is_one_line_attribute(&bytes[r.clone()], b"#["))
+        {
             blank.append(&mut pending);
             blank.push(range);
             continue;
         }
         pending.clear();
-        after_boundary = t.starts_with("//!")
-            || is_one_line_attribute(t, "#![")
-            || t.ends_with(';')
-            || t.ends_with('{')
-            || t.ends_with('}');
+        after_boundary =
+            t.starts_with(b"//!") || is_one_line_attribute(t, b"#![") || matches!(t.last(), Some(b';' | b'{' | b'}'));
     }
     if blank.is_empty() {
         return None;
     }
-    let mut bytes = text.as_bytes().to_vec();
+    // Ranges are whole lines trimmed of ASCII whitespace, so they start and end on character
+    // boundaries; they were gathered out of order (a doc comment is kept until the line after it).
+    blank.sort_unstable_by_key(|r| r.start);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
     for range in blank {
-        bytes[range].fill(b' ');
+        out.push_str(&text[copied..range.start]);
+        let mut left = range.len();
+        while left > 0 {
+            let n = left.min(SPACES.len());
+            out.push_str(&SPACES[..n]);
+            left -= n;
+        }
+        copied = range.end;
     }
-    // Whole lines of a valid text became ASCII spaces, so the text is still valid UTF-8.
-    String::from_utf8(bytes).ok()
+    out.push_str(&text[copied..]);
+    Some(out)
 }
 
+/// What blanked lines are made of, a piece at a time.
+const SPACES: &str = "                                                                ";
+
 /// `[visibility] const NAME: ... = ...;` alone on the line, as described in the module doc.
-fn is_plain_const(t: &str) -> bool {
-    let rest = t.strip_prefix("pub").map_or(Some(t), |after| {
-        let after = after.trim_start();
-        match after.strip_prefix('(') {
-            Some(inside) => inside.find(')').map(|close| &inside[close + 1..]),
+fn is_plain_const(t: &[u8]) -> bool {
+    let rest = match t.strip_prefix(b"pub") {
+        None => t,
+        Some(after) => match after.trim_ascii_start() {
             // `pub` must be a word of its own.
-            None => (after.len() < t.len() - 3).then_some(after),
-        }
-    });
-    let Some(rest) = rest.and_then(|r| r.trim_start().strip_prefix("const")) else { return false };
-    if !rest.starts_with(char::is_whitespace) {
+            trimmed if trimmed.len() == after.len() && !after.starts_with(b"(") => return false,
+            trimmed => match trimmed.strip_prefix(b"(") {
+                Some(inside) => match inside.iter().position(|&b| b == b')') {
+                    Some(close) => &inside[close + 1..],
+                    None => return false,
+                },
+                None => trimmed,
+            },
+        },
+    };
+    let Some(rest) = rest.trim_ascii_start().strip_prefix(b"const") else { return false };
+    if !rest.first().is_some_and(u8::is_ascii_whitespace) {
         return false;
     }
-    let rest = rest.trim_start();
-    let name_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    let rest = rest.trim_ascii_start();
+    let name_len = rest.iter().position(|&b| !(b.is_ascii_alphanumeric() || b == b'_')).unwrap_or(rest.len());
     let (name, rest) = rest.split_at(name_len);
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+    if name.first().is_none_or(u8::is_ascii_digit) {
         return false;
     }
-    let rest = rest.trim_start();
-    if !rest.starts_with(':') || rest.starts_with("::") || !rest.contains('=') {
+    let rest = rest.trim_ascii_start();
+    if !rest.starts_with(b":") || rest.starts_with(b"::") || !rest.contains(&b'=') {
         return false;
     }
-    if rest.contains(['"', '\'', '#']) || rest.contains("//") || rest.contains("/*") {
+    if rest.iter().any(|b| matches!(b, b'"' | b'\'' | b'#')) || rest.windows(2).any(|w| w == b"//" || w == b"/*") {
         return false;
     }
-    // Brackets balanced, and the one `;` outside them is the last character.
+    // Brackets balanced, and the one `;` outside them is the last byte.
     let mut depth = 0i32;
-    for (i, c) in rest.char_indices() {
-        match c {
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => {
+    for (i, &b) in rest.iter().enumerate() {
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
                 depth -= 1;
                 if depth < 0 {
                     return false;
                 }
             }
-            ';' if depth == 0 => return i == rest.len() - 1,
+            b';' if depth == 0 => return i == rest.len() - 1,
             _ => {}
         }
     }
@@ -142,28 +165,28 @@ fn is_plain_const(t: &str) -> bool {
 }
 
 /// An attribute that opens with `open` (`#[` or `#![`) and closes at the end of the same line:
-/// its brackets, outside string literals, first balance at the last character.
-fn is_one_line_attribute(t: &str, open: &str) -> bool {
-    if !t.starts_with(open) || !t.ends_with(']') {
+/// its brackets, outside string literals, first balance at the last byte.
+fn is_one_line_attribute(t: &[u8], open: &[u8]) -> bool {
+    if !t.starts_with(open) || !t.ends_with(b"]") {
         return false;
     }
     let mut depth = 0i32;
     let mut in_string = false;
     let mut escaped = false;
-    for (i, c) in t.char_indices() {
+    for (i, &b) in t.iter().enumerate() {
         if in_string {
-            match c {
+            match b {
                 _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
                 _ => {}
             }
             continue;
         }
-        match c {
-            '"' => in_string = true,
-            '[' | '(' | '{' => depth += 1,
-            ']' | ')' | '}' => {
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'(' | b'{' => depth += 1,
+            b']' | b')' | b'}' => {
                 depth -= 1;
                 if depth == 0 {
                     return i == t.len() - 1;
@@ -184,7 +207,7 @@ mod tests {
 
     /// The text with blanked lines shown as `~`, so that a test reads what was kept.
     fn skim(text: &str) -> String {
-        let out = blank_plain_consts(text).unwrap_or_else(|| text.to_string());
+        let out = blank_lines(text).unwrap_or_else(|| text.to_string());
         assert_eq!(out.len(), text.len(), "offsets moved");
         out.lines().map(|l| if !l.is_empty() && l.trim().is_empty() { "~" } else { l }).collect::<Vec<_>>().join("\n")
     }
@@ -245,12 +268,12 @@ fn f() {
 
     #[test]
     fn attributes_are_told_by_their_brackets() {
-        assert!(is_one_line_attribute("#[doc = \"a ] b\"]", "#["));
-        assert!(is_one_line_attribute("#[cfg(all(a, not(b)))]", "#["));
-        assert!(!is_one_line_attribute("#[a] fn f() { x[0] }", "#["));
-        assert!(!is_one_line_attribute("#[cfg(any(", "#["));
-        assert!(!is_one_line_attribute("#![a]", "#["));
-        assert!(is_one_line_attribute("#![a]", "#!["));
+        assert!(is_one_line_attribute(b"#[doc = \"a ] b\"]", b"#["));
+        assert!(is_one_line_attribute(b"#[cfg(all(a, not(b)))]", b"#["));
+        assert!(!is_one_line_attribute(b"#[a] fn f() { x[0] }", b"#["));
+        assert!(!is_one_line_attribute(b"#[cfg(any(", b"#["));
+        assert!(!is_one_line_attribute(b"#![a]", b"#["));
+        assert!(is_one_line_attribute(b"#![a]", b"#!["));
     }
 
     #[test]
@@ -266,7 +289,7 @@ fn f() {
     #[test]
     fn crlf_and_non_ascii_lines_keep_their_offsets() {
         let text = "const A: u8 = 1;\r\nconst É: u8 = 2;\r\nconst B: Wörd = 3;\r\n";
-        let out = blank_plain_consts(text).unwrap();
+        let out = blank_lines(text).unwrap();
         assert_eq!(out.len(), text.len());
         // `É` is not an ASCII name: kept. The type may be anything.
         assert_eq!(out, "                \r\nconst É: u8 = 2;\r\n                   \r\n");
