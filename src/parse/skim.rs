@@ -1,14 +1,17 @@
 //! Lines the lexer need not see, blanked (every byte but the line break becomes a space) before
 //! lexing, so that lines, columns and byte offsets stay those of the file:
-//! - doc comments (`///`), unless they document nothing: the lexer makes each an attribute with a
-//!   string literal, which syn then parses and unescapes, and no fact comes from them;
+//! - doc comments (`///`) and one-line attributes the extractor never reads
+//!   (`FACTLESS_ATTRIBUTES`: `#[doc = ..]`, `#[cfg(..)]` without `test`, `#[derive(..)]`, ...),
+//!   unless they are attached to nothing: the lexer makes each a group of tokens, syn parses it
+//!   (and unescapes every doc string), and no fact comes from them;
 //! - plain `const` items, one per line, with the one-line attributes right above them.
 //!
-//! Why: the bench corpus is 276 MB, of which doc comment lines are 31 MB, and lines of the form
-//! `pub const NAME: Type = value;` 37 MB (generated bindings, such as windows-sys, linux-raw-sys
-//! and libsqlite3-sys, declare constants by the hundred thousand). Lexing them, buffering their
-//! tokens and parsing them into syn nodes was work thrown away: the extractor keeps nothing of a
-//! const but its name and, if its value is a string, whether that string is SQL
+//! Why: on the bench corpus (276 MB) these are 95 MB, in 2.0 million lines: doc comments 31 MB,
+//! one-line `#[doc = ..]` 17 MB (web-sys writes its docs that way), other such attributes 11 MB,
+//! and `pub const NAME: Type = value;` lines 37 MB (generated bindings, such as windows-sys,
+//! linux-raw-sys and libsqlite3-sys, declare constants by the hundred thousand). Lexing them,
+//! buffering their tokens and parsing them into syn nodes was work thrown away. Of a const, the
+//! extractor keeps only its name and, if its value is a string, whether that string is SQL
 //! (`Extractor::item`). A value here holds no string (no `"`), so only the name is lost, and a
 //! name that resolves to a const is as silent as one that does not resolve: no rule judges a
 //! const, and consts are never called.
@@ -16,18 +19,20 @@
 //! The test is on the line's text alone, so it is strict, and when in doubt the line is kept:
 //! - a const line is `[visibility] const NAME: ... = ...;` with brackets balanced, one `;` outside
 //!   brackets and that at the end, and no `"`, `'`, `#`, `//` or `/*`;
-//! - the line above it (over blank lines, comments, and the one-line attributes that are blanked
-//!   with it) ends an item or opens a block: it ends with `;`, `{` or `}`, or it is an inner
-//!   attribute or inner doc comment, or there is none. An attribute that does not fit on one line
-//!   stops the search, so no attribute of a blanked const is left behind to attach itself to the
-//!   next item;
-//! - doc comments followed by `}`, `)`, `]` or the end of the file are kept: syn rejects them,
-//!   and so must we.
+//! - the line above it (over blank lines, comments, the lines blanked anyway, and the one-line
+//!   attributes that are blanked with it) ends an item or opens a block: it ends with `;`, `{` or
+//!   `}`, or it is an inner attribute or inner doc comment, or there is none. An attribute that
+//!   does not fit on one line stops the search, so no attribute of a blanked const is left behind
+//!   to attach itself to the next item;
+//! - doc comments and attributes followed by `}`, `)`, `]` or the end of the file are kept: syn
+//!   rejects them, and so must we.
 //!
-//! A line that only looks like a const or a doc comment (inside a block comment, a multi-line
-//! string or a `macro_rules!` body) may be blanked too: the comment or macro body means nothing to
-//! the analysis, and the string holds no quote on that line, so it cannot be the SQL the rules
-//! read. A syntax error inside a blanked line goes unreported, as inside an emptied table.
+//! A line that only looks like one of these (inside a block comment, a multi-line string or a
+//! `macro_rules!` body) may be blanked too: the comment or macro body means nothing to the
+//! analysis, and a string line without a quote cannot be where the SQL the rules read starts or
+//! ends. A syntax error inside a blanked line goes unreported, as inside an emptied table. An
+//! attribute or doc comment on a statement (rare: rustc warns of an unused doc comment) no longer
+//! counts as where the statement starts.
 
 use std::ops::Range;
 
@@ -39,9 +44,9 @@ pub fn blank_lines(text: &str) -> Option<String> {
     // follows them if each is a one-line attribute, forgotten at any other line.
     let mut pending: Vec<Range<usize>> = Vec::new();
     let mut after_boundary = true;
-    // The doc comments since the last line of code: no fact comes from them, and they are seen
-    // through when looking for the line above a const.
-    let mut docs: Vec<Range<usize>> = Vec::new();
+    // The doc comments and factless attributes since the last line of code: they are seen through
+    // when looking for the line above a const.
+    let mut factless: Vec<Range<usize>> = Vec::new();
     // Bytes, and ASCII whitespace only: this runs over every line of every file.
     let ends = memchr::memchr_iter(b'\n', bytes).chain((!bytes.ends_with(b"\n")).then_some(bytes.len()));
     let mut line_start = 0;
@@ -55,7 +60,7 @@ pub fn blank_lines(text: &str) -> Option<String> {
         let range = range_base + lead..range_base + lead + t.len();
         if t.starts_with(b"//") {
             if t.starts_with(b"///") && !t.starts_with(b"////") {
-                docs.push(range);
+                factless.push(range);
                 continue;
             }
             if !t.starts_with(b"//!") {
@@ -63,11 +68,15 @@ pub fn blank_lines(text: &str) -> Option<String> {
                 continue;
             }
         }
-        // Doc comments go unless they document nothing (a syntax error to report, not to hide).
+        if first == b'#' && is_factless_attribute(t) {
+            factless.push(range);
+            continue;
+        }
+        // They go unless they are attached to nothing (a syntax error to report, not to hide).
         if matches!(first, b'}' | b')' | b']') {
-            docs.clear();
+            factless.clear();
         } else {
-            blank.append(&mut docs);
+            blank.append(&mut factless);
         }
         if t.starts_with(b"#[") {
             if after_boundary {
@@ -108,6 +117,47 @@ pub fn blank_lines(text: &str) -> Option<String> {
     }
     out.push_str(&text[copied..]);
     Some(out)
+}
+
+/// Attributes the extractor never reads (it reads `cfg(test)`, `test` and `*::test`, `path`, and
+/// the runtime entries such as `tokio::main`), among those common enough to matter: on the bench
+/// corpus, one-line `#[doc = ..]` alone is 17 MB (web-sys writes its docs that way), `#[cfg(..)]`
+/// 6 MB and `#[derive(..)]` 2 MB. Built-in or inert for us: none of them makes code async, test or
+/// a module file.
+const FACTLESS_ATTRIBUTES: &[&[u8]] = &[
+    b"doc",
+    b"cfg",
+    b"derive",
+    b"repr",
+    b"inline",
+    b"allow",
+    b"warn",
+    b"deny",
+    b"forbid",
+    b"expect",
+    b"non_exhaustive",
+    b"deprecated",
+    b"must_use",
+    b"automatically_derived",
+    b"track_caller",
+    b"cold",
+    b"wasm_bindgen",
+];
+
+/// A one-line outer attribute named in `FACTLESS_ATTRIBUTES`; a `cfg` only if the word `test`
+/// appears nowhere in it (`cfg(test)`, `cfg(any(test, ..))` make code test code).
+fn is_factless_attribute(t: &[u8]) -> bool {
+    let Some(inside) = t.strip_prefix(b"#[") else { return false };
+    let inside = inside.trim_ascii_start();
+    let name_len = inside.iter().position(|&b| !(b.is_ascii_alphanumeric() || b == b'_')).unwrap_or(inside.len());
+    let (name, rest) = inside.split_at(name_len);
+    if !matches!(rest.trim_ascii_start().first(), Some(b'(' | b'=' | b']')) || !FACTLESS_ATTRIBUTES.contains(&name) {
+        return false;
+    }
+    if name == b"cfg" && t.windows(4).any(|w| w == b"test") {
+        return false;
+    }
+    is_one_line_attribute(t, b"#[")
 }
 
 /// What blanked lines are made of, a piece at a time.
@@ -281,9 +331,35 @@ fn f() {
         let text = "/// Doc.\n//// Not doc.\npub fn f() {\n    /// On a statement.\n    let x = 1;\n    /// Nothing.\n}\n/// End.";
         assert_eq!(skim(text), "~\n//// Not doc.\npub fn f() {\n~\n    let x = 1;\n    /// Nothing.\n}\n/// End.");
         // Through attributes and comments, to the item.
-        assert_eq!(skim("/// A.\n// c\n#[inline]\nfn f() {}"), "~\n// c\n#[inline]\nfn f() {}");
+        assert_eq!(skim("/// A.\n// c\n#[test]\nfn f() {}"), "~\n// c\n#[test]\nfn f() {}");
         // In a field list, before its closing bracket.
         assert_eq!(skim("struct S {\n    a: u8,\n    /// B.\n}"), "struct S {\n    a: u8,\n    /// B.\n}");
+    }
+
+    #[test]
+    fn attributes_the_extractor_never_reads_go_too() {
+        let text =
+            "#[derive(Debug, Clone)]\n#[repr(C)]\npub struct S;\n#[doc = \"x\"]\n#[cfg(feature = \"a\")]\nfn f() {}";
+        assert_eq!(skim(text), "~\n~\npub struct S;\n~\n~\nfn f() {}");
+        for kept in [
+            "#[cfg(test)]",
+            "#[cfg(any(test, feature = \"x\"))]",
+            "#[cfg(feature = \"test-utils\")]",
+            "#[cfg_attr(test, path = \"a.rs\")]",
+            "#[path = \"a.rs\"]",
+            "#[test]",
+            "#[tokio::test]",
+            "#[tokio::main(flavor = \"current_thread\")]",
+            "#[async_trait]",
+            "#[doc::x]",
+            "#[derive(Debug)] struct T;",
+            "#[cfg(any(",
+        ] {
+            let text = format!("{kept}\nfn f() {{}}");
+            assert_eq!(skim(&text), text, "{kept}");
+        }
+        // Attached to nothing: a syntax error, kept for syn to report.
+        assert_eq!(skim("struct S {\n    #[doc = \"b\"]\n}"), "struct S {\n    #[doc = \"b\"]\n}");
     }
 
     #[test]
