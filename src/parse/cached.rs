@@ -7,12 +7,17 @@ use crate::intern::{codec, Interner};
 use super::facts::FileFacts;
 
 /// Changes whenever the code that makes facts changes (a hash of its source, computed at compile
-/// time), so that a cache written by another build is ignored, even at the same version number.
+/// time), so that a cache written by another build is ignored, even at the same version number:
+/// the skimming before lexing, the extractor and its line table, the directive scanner (the
+/// directives are facts too), the encoding and the interner.
 pub const FACTS_FORMAT: u64 = crate::lines::fnv1a_sources(&[
     include_str!("facts.rs"),
+    include_str!("skim.rs"),
     include_str!("extract.rs"),
     include_str!("mod.rs"),
     include_str!("cached.rs"),
+    include_str!("../lines.rs"),
+    include_str!("../suppress.rs"),
     include_str!("../intern.rs"),
 ]);
 
