@@ -370,4 +370,107 @@ fn f() {
         // `É` is not an ASCII name: kept. The type may be anything.
         assert_eq!(out, "                \r\nconst É: u8 = 2;\r\n                   \r\n");
     }
+
+    /// Items that parse on their own, with the lines skimming looks at: doc comments, attributes
+    /// on one line or several, consts with and without attributes, and items that must keep theirs.
+    const SNIPPETS: &[&str] = &[
+        "/// Doc.\npub const A: u32 = 1;",
+        "#[cfg(unix)]\nconst B: [u8; 2] = [1, 2];",
+        "#[cfg(any(\n    unix,\n    windows,\n))]\npub const C: u8 = 3;",
+        "#[cfg(test)]\npub(crate) const D: Foo = Foo { a: 1 };",
+        "#[cfg(test)]\nfn tested() {}",
+        "#[cfg(all(\n    test,\n    unix,\n))]\nconst T: u8 = 1;",
+        "#[cfg(any(\n    test,\n))]\nfn tested_too() {}",
+        "/// Doc.\n#[derive(Debug)]\n#[repr(C)]\npub struct S {\n    /// Field.\n    pub a: u8,\n}",
+        "#[tokio::main]\nasync fn main() {}",
+        "#[path = \"x.rs\"]\nmod x;",
+        "#[doc = \"d\"]\n#[inline]\npub fn f() {\n    const N: usize = 2;\n    /// On a statement.\n    let _ = N;\n}",
+        "impl S {\n    /// Doc.\n    pub const E: u8 = 1;\n    #[test]\n    fn t() {}\n}",
+        "const Q: &str = \"SELECT 1\";",
+        "#[allow(dead_code)]\nconst fn k() -> u8 { 1 }",
+        "// plain\n//// four\nstatic S2: u8 = 0;",
+        "macro_rules! m {\n    () => {\n        const M: u8 = 1;\n    };\n}",
+        "fn s() -> &'static str {\n    \"\n/// not doc\nconst X: u8 = 1;\n\"\n}",
+    ];
+
+    /// What must survive skimming: every item but consts, in order, with its name and the
+    /// attributes the extractor reads.
+    fn outline(items: &[syn::Item], out: &mut Vec<String>) {
+        let kept = |attrs: &[syn::Attribute]| -> Vec<String> {
+            attrs
+                .iter()
+                .map(|a| {
+                    let path: Vec<String> = a.path().segments.iter().map(|s| s.ident.to_string()).collect();
+                    let args = match &a.meta {
+                        syn::Meta::List(l) => l.tokens.to_string(),
+                        _ => String::new(),
+                    };
+                    (path.join("::"), args)
+                })
+                .filter(|(path, args)| {
+                    let factless = FACTLESS_ATTRIBUTES.contains(&path.as_bytes());
+                    !factless || (path == "cfg" && args.contains("test"))
+                })
+                .map(|(path, args)| format!("{path}({args})"))
+                .collect()
+        };
+        for item in items {
+            match item {
+                syn::Item::Const(_) => {}
+                syn::Item::Fn(f) => out.push(format!("fn {} {:?}", f.sig.ident, kept(&f.attrs))),
+                syn::Item::Mod(m) => {
+                    out.push(format!("mod {} {:?}", m.ident, kept(&m.attrs)));
+                    if let Some((_, inner)) = &m.content {
+                        outline(inner, out);
+                    }
+                    out.push("end mod".into());
+                }
+                syn::Item::Impl(i) => {
+                    out.push(format!("impl {:?}", kept(&i.attrs)));
+                    for it in &i.items {
+                        if let syn::ImplItem::Fn(f) = it {
+                            out.push(format!("  fn {} {:?}", f.sig.ident, kept(&f.attrs)));
+                        }
+                    }
+                }
+                syn::Item::Struct(x) => out.push(format!("struct {} {:?}", x.ident, kept(&x.attrs))),
+                syn::Item::Static(x) => out.push(format!("static {} {:?}", x.ident, kept(&x.attrs))),
+                syn::Item::Macro(x) => {
+                    out.push(format!("macro {:?} {:?}", x.ident.as_ref().map(ToString::to_string), kept(&x.attrs)))
+                }
+                _ => out.push("other".into()),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Any mix of the snippets, at top level or in inline modules: the skimmed text has the
+        /// same length and line breaks, still parses, and keeps every item but consts with the
+        /// attributes the extractor reads (none left behind to attach itself elsewhere).
+        #[test]
+        fn skimming_keeps_every_item_and_its_attributes(
+            picks in proptest::collection::vec((0..SNIPPETS.len(), 0..3usize), 1..12)
+        ) {
+            let mut text = String::new();
+            for (i, (pick, wrap)) in picks.iter().enumerate() {
+                match wrap {
+                    0 => text.push_str(&format!("mod w{i} {{\n{}\n}}\n", SNIPPETS[*pick])),
+                    _ => text.push_str(&format!("{}\n", SNIPPETS[*pick])),
+                }
+            }
+            let skimmed = blank_lines(&text).unwrap_or_else(|| text.clone());
+            proptest::prop_assert_eq!(skimmed.len(), text.len());
+            for (a, b) in text.bytes().zip(skimmed.bytes()) {
+                proptest::prop_assert!(a == b || b == b' ', "a byte became something other than a space");
+                proptest::prop_assert_eq!(a == b'\n', b == b'\n');
+            }
+            let before = syn::parse_file(&text).expect("the snippets parse");
+            let after = syn::parse_file(&skimmed);
+            proptest::prop_assert!(after.is_ok(), "skimming broke the parse:\n{}\n---\n{}", text, skimmed);
+            let (mut was, mut is) = (Vec::new(), Vec::new());
+            outline(&before.items, &mut was);
+            outline(&after.unwrap().items, &mut is);
+            proptest::prop_assert_eq!(was, is, "{}\n---\n{}", text, skimmed);
+        }
+    }
 }
