@@ -16,8 +16,8 @@
 //! - Terminal safety of every human-readable format, and no stray writes.
 //! - The facts cache as hostile input: damaged, or forged and shipped with the checked tree.
 //!
-//! Every run of the binary gets its own `HOME` and `XDG_CACHE_HOME`, so the suite never writes
-//! into the user's cache. A test whose name ends in `_bug` fails today: its doc comment describes
+//! Every run of the binary gets its own `HOME` and `XDG_CACHE_HOME`, so that a test can check
+//! nothing is written there; the default cache goes to each test project's own `target/`. A test whose name ends in `_bug` fails today: its doc comment describes
 //! the defect and how to reproduce it, and it is meant to pass, renamed, once the defect is
 //! fixed; "Regression (fixed)" marks the ones that already were.
 
