@@ -106,7 +106,7 @@ impl NextPack {
             // Written aside and renamed, so a crash or a concurrent run never leaves half a pack.
             let tmp = file.with_extension(format!("tmp{}", std::process::id()));
             // 1 MiB at a time: each write is made holding the lock the parsing threads share.
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, create_fresh(&tmp)?);
             out.write_all(MAGIC)?;
             write_bytes(&mut out, env!("CARGO_PKG_VERSION").as_bytes())?;
             out.write_all(&FACTS_FORMAT.to_le_bytes())?;
@@ -201,11 +201,28 @@ fn seal_bytes(pack: &std::fs::Metadata) -> Vec<u8> {
     out
 }
 
-/// Whether `seal` records the identity `pack` has now. Missing files vouch for nothing.
+/// Whether `seal` records the identity `pack` has now. Missing files vouch for nothing, and
+/// neither does anything but plain files: a link, a pipe or a device planted in the checked tree
+/// is never opened (reading `/dev/zero` or a pipe would never end).
 fn is_sealed(pack: &Path, seal: &Path) -> bool {
-    match (std::fs::metadata(pack), std::fs::read(seal)) {
-        (Ok(meta), Ok(recorded)) => recorded == seal_bytes(&meta),
-        _ => false,
+    let plain = |path: &Path| std::fs::symlink_metadata(path).ok().filter(std::fs::Metadata::is_file);
+    let (Some(pack_meta), Some(seal_meta)) = (plain(pack), plain(seal)) else { return false };
+    let expected = seal_bytes(&pack_meta);
+    seal_meta.len() == expected.len() as u64 && std::fs::read(seal).is_ok_and(|recorded| recorded == expected)
+}
+
+/// Creates `path` for writing, failing rather than following anything already there: a link
+/// planted under the temporary file's name must not make us overwrite its target. A leftover of
+/// ours (a run killed mid-write, under a reused process id) is removed first; removing a link
+/// removes the link only.
+fn create_fresh(path: &Path) -> std::io::Result<std::fs::File> {
+    let create = || std::fs::OpenOptions::new().write(true).create_new(true).open(path);
+    match create() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(path)?;
+            create()
+        }
+        other => other,
     }
 }
 
@@ -215,7 +232,7 @@ fn is_sealed(pack: &Path, seal: &Path) -> bool {
 fn write_seal(pack: &Path, seal: &Path) -> std::io::Result<()> {
     let bytes = seal_bytes(&std::fs::metadata(pack)?);
     let tmp = seal.with_extension(format!("tmp{}", std::process::id()));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, seal));
+    let result = create_fresh(&tmp).and_then(|mut f| f.write_all(&bytes)).and_then(|()| std::fs::rename(&tmp, seal));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

@@ -385,7 +385,14 @@ fn check(args: CheckArgs) -> ExitCode {
         }
     };
     let loader = FsLoader { base: walked.base.clone() };
-    let cache = cache_folder(&args, &walked.base).map(|dir| Arc::new(DiskCache::open(&dir)));
+    let cache = match cache_folder(&args, &walked.base) {
+        Ok(folder) => folder.map(|dir| Arc::new(DiskCache::open(&dir))),
+        // A cache costs the next run time, not this run its result.
+        Err(e) => {
+            eprintln!("warning: not caching: {e}");
+            None
+        }
+    };
     let selected = config.rules_to_run(&args.select);
     let mut options = Options {
         threads: args.threads,
@@ -822,9 +829,9 @@ const CACHE_DIR_VARIABLE: &str = "ASYNCLINT_CACHE_DIR";
 /// when the root is not the folder that target belongs to, so that checking a workspace and one of
 /// its crates do not evict each other's entries. Nowhere with `--no-cache`. A pack there could come
 /// with an untrusted pull request; `cache::DiskCache` trusts only one it sealed itself.
-fn cache_folder(args: &CheckArgs, base: &Path) -> Option<PathBuf> {
+fn cache_folder(args: &CheckArgs, base: &Path) -> Result<Option<PathBuf>, String> {
     if args.no_cache {
-        return None;
+        return Ok(None);
     }
     // Read here rather than by clap, so that an empty variable means unset, as for `XDG_*`.
     let named = args
@@ -832,16 +839,33 @@ fn cache_folder(args: &CheckArgs, base: &Path) -> Option<PathBuf> {
         .clone()
         .or_else(|| std::env::var_os(CACHE_DIR_VARIABLE).filter(|v| !v.is_empty()).map(PathBuf::from));
     if named.is_some() {
-        return named;
+        return Ok(named);
     }
     let root = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
     let owner = cargo_target_owner(&root);
-    let folder = owner.join("target").join("asynclint");
+    let mut folder = owner.join("target").join("asynclint");
     match root.strip_prefix(&owner) {
-        Ok(rel) if rel.as_os_str().is_empty() => Some(folder),
-        Ok(rel) => Some(folder.join(format!("{:016x}", asynclint::content_hash(rel.to_string_lossy().as_bytes())))),
-        Err(_) => Some(folder),
+        Ok(rel) if !rel.as_os_str().is_empty() => {
+            folder.push(format!("{:016x}", asynclint::content_hash(rel.to_string_lossy().as_bytes())));
+        }
+        _ => {}
     }
+    // These folders are in the checked tree, which may come from an untrusted pull request: a
+    // `target` committed as a link to elsewhere must not make us write there.
+    let mut walked = owner.clone();
+    for part in folder.strip_prefix(&owner).map_err(|e| e.to_string())? {
+        walked.push(part);
+        match std::fs::symlink_metadata(&walked) {
+            Ok(meta) if !meta.is_dir() => {
+                return Err(format!(
+                    "{} is not a plain folder (a link or a file); name one with --cache-dir",
+                    walked.display()
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(folder))
 }
 
 /// The folder whose `target/` cargo would build the checked root in: like cargo, the nearest

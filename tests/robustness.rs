@@ -1642,6 +1642,63 @@ fn default_cache_is_in_the_cargo_target_folder() {
     assert_eq!(packs(&ws), both, "an empty ASYNCLINT_CACHE_DIR was not taken as unset");
 }
 
+/// The default cache folder is in the checked tree, so a pull request can plant things there.
+/// A `target` committed as a link to a folder elsewhere: the run goes on without a cache, says
+/// why, and writes nothing through the link. A pack that is a link to `/dev/zero` and a seal that
+/// is a pipe: neither is opened (reading either would never end), and the report is the same.
+#[cfg(unix)]
+#[test]
+fn links_and_pipes_planted_where_the_cache_goes_are_not_followed() {
+    let dir = cache_project("links_and_pipes_planted_where_the_cache_goes_are_not_followed");
+    let reference = dir.run(&["check", "--format", "json", "--no-cache"]);
+    let elsewhere = dir.path.with_extension("elsewhere");
+    let _ = std::fs::remove_dir_all(&elsewhere);
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.join("target")).unwrap();
+    let run = dir.run(&["check", "--format", "json"]);
+    assert_eq!(run.stdout, reference.stdout, "{run}");
+    assert!(run.stderr.contains("not caching") && run.stderr.contains("--cache-dir"), "{run}");
+    assert!(snapshot(&elsewhere).is_empty(), "written through the link: {:?}", snapshot(&elsewhere));
+    std::fs::remove_dir_all(&elsewhere).unwrap();
+
+    std::fs::remove_file(dir.join("target")).unwrap();
+    std::fs::create_dir_all(dir.join("target/asynclint")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("target/asynclint/facts.bin")).unwrap();
+    let fifo = Command::new("mkfifo").arg(dir.join("target/asynclint/facts.seal")).status().unwrap();
+    assert!(fifo.success());
+    let run = dir.run(&["check", "--format", "json"]);
+    assert_eq!(run.stdout, reference.stdout, "{run}");
+    // Both were replaced by a pack and a seal of our own.
+    for name in ["facts.bin", "facts.seal"] {
+        let meta = std::fs::symlink_metadata(dir.join("target/asynclint").join(name)).unwrap();
+        assert!(meta.is_file(), "{name} is still not a plain file");
+    }
+}
+
+/// A link planted under the name of the pack's temporary file (`facts.tmp<pid>`) is removed, not
+/// written through. The process id is the test's own here, since the cache runs in this process.
+#[cfg(unix)]
+#[test]
+fn a_link_under_the_temporary_name_is_not_written_through() {
+    use asynclint::FactsCache;
+    let dir = TestDir::new("a_link_under_the_temporary_name_is_not_written_through");
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    let cache_dir = dir.join("cache");
+    std::fs::create_dir_all(&cache_dir).unwrap();
+    // The pack and the seal are both written aside under this name, one after the other.
+    std::os::unix::fs::symlink(&victim, cache_dir.join(format!("facts.tmp{}", std::process::id()))).unwrap();
+    let cache = asynclint::cache::DiskCache::open(&cache_dir);
+    cache.put("src/lib.rs", 1, b"facts".to_vec());
+    cache.save(&["src/lib.rs".to_string()]).unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    let mut left: Vec<String> =
+        std::fs::read_dir(&cache_dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    left.sort();
+    assert_eq!(left, ["facts.bin", "facts.seal"]);
+    assert!(std::fs::symlink_metadata(cache_dir.join("facts.bin")).unwrap().is_file());
+}
+
 /// Writes the seal `src/cache.rs` would write for `pack` as it is now (its format: the magic line,
 /// then device, inode, status-change seconds and nanoseconds, and size, as little-endian u64s).
 /// Only a test on the same disk can do this; an attacker shipping a pack cannot.
