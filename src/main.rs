@@ -385,7 +385,7 @@ fn check(args: CheckArgs) -> ExitCode {
         }
     };
     let loader = FsLoader { base: walked.base.clone() };
-    let cache = match cache_folder(&args, &walked.base) {
+    let cache = match cache_folder(&args, &paths) {
         Ok(folder) => folder.map(|dir| Arc::new(DiskCache::open(&dir))),
         // A cache costs the next run time, not this run its result.
         Err(e) => {
@@ -825,11 +825,13 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
 const CACHE_DIR_VARIABLE: &str = "ASYNCLINT_CACHE_DIR";
 
 /// Where the facts cache lives: `--cache-dir` (or `ASYNCLINT_CACHE_DIR`), else `asynclint/` in the
-/// cargo target folder of the checked root (see `cargo_target_owner`), in a subfolder of its own
-/// when the root is not the folder that target belongs to, so that checking a workspace and one of
-/// its crates do not evict each other's entries. Nowhere with `--no-cache`. A pack there could come
-/// with an untrusted pull request; `cache::DiskCache` trusts only one it sealed itself.
-fn cache_folder(args: &CheckArgs, base: &Path) -> Result<Option<PathBuf>, String> {
+/// cargo target folder of what is checked (see `cache_anchor` and `cargo_target_owner`), in a
+/// subfolder of its own when the anchor is not the folder that target belongs to, so that checking
+/// a workspace and one of its crates do not evict each other's entries. Nowhere with `--no-cache`,
+/// nor for files or folders outside any cargo project other than one named folder: no folder is
+/// theirs to write in. A pack there could come with an untrusted pull request;
+/// `cache::DiskCache` trusts only one it sealed itself.
+fn cache_folder(args: &CheckArgs, paths: &[PathBuf]) -> Result<Option<PathBuf>, String> {
     if args.no_cache {
         return Ok(None);
     }
@@ -841,10 +843,17 @@ fn cache_folder(args: &CheckArgs, base: &Path) -> Result<Option<PathBuf>, String
     if named.is_some() {
         return Ok(named);
     }
-    let root = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
-    let owner = cargo_target_owner(&root);
+    let Some(anchor) = cache_anchor(paths) else { return Ok(None) };
+    let owner = match cargo_target_owner(&anchor) {
+        Some(owner) => owner,
+        // Outside any cargo project, one folder named is a project of its own; anything else (a
+        // file, which the walk shows from the current folder, or folders side by side) has no
+        // folder of its own, and the current one is not ours to write in.
+        None if matches!(paths, [one] if one.is_dir()) => anchor.clone(),
+        None => return Ok(None),
+    };
     let mut folder = owner.join("target").join("asynclint");
-    match root.strip_prefix(&owner) {
+    match anchor.strip_prefix(&owner) {
         Ok(rel) if !rel.as_os_str().is_empty() => {
             folder.push(format!("{:016x}", asynclint::content_hash(rel.to_string_lossy().as_bytes())));
         }
@@ -868,21 +877,34 @@ fn cache_folder(args: &CheckArgs, base: &Path) -> Result<Option<PathBuf>, String
     Ok(Some(folder))
 }
 
-/// The folder whose `target/` cargo would build the checked root in: like cargo, the nearest
-/// folder at or above it with a `Cargo.toml`, or the nearest at or above that one whose
-/// `Cargo.toml` has a `[workspace]` table; with no manifest at or above it, the root itself. (`CARGO_TARGET_DIR` is
-/// not followed: the cache stays beside the project it describes.)
-fn cargo_target_owner(root: &Path) -> PathBuf {
-    let Some(package) = root.ancestors().find(|d| d.join("Cargo.toml").is_file()) else {
-        return root.to_path_buf();
-    };
+/// The folder that holds everything checked, canonical: a folder named, or the folder of a file
+/// named; for several, the deepest folder holding them all. None if a path cannot be resolved.
+fn cache_anchor(paths: &[PathBuf]) -> Option<PathBuf> {
+    let mut anchor: Option<PathBuf> = None;
+    for path in paths {
+        let canonical = path.canonicalize().ok()?;
+        let folder = if canonical.is_dir() { canonical } else { canonical.parent()?.to_path_buf() };
+        anchor = Some(match anchor {
+            None => folder,
+            Some(held) => held.ancestors().find(|a| folder.starts_with(a))?.to_path_buf(),
+        });
+    }
+    anchor
+}
+
+/// The folder whose `target/` cargo would build `anchor` in: like cargo, the nearest folder at or
+/// above it with a `Cargo.toml`, or the nearest at or above that one whose `Cargo.toml` has a
+/// `[workspace]` table; None with no manifest at or above it. (`CARGO_TARGET_DIR` is not followed:
+/// the cache stays beside the project it describes.)
+fn cargo_target_owner(anchor: &Path) -> Option<PathBuf> {
+    let package = anchor.ancestors().find(|d| d.join("Cargo.toml").is_file())?;
     let declares_workspace = |dir: &Path| {
         std::fs::read_to_string(dir.join("Cargo.toml"))
             .ok()
             .and_then(|text| text.parse::<toml::Table>().ok())
             .is_some_and(|manifest| manifest.contains_key("workspace"))
     };
-    package.ancestors().find(|d| declares_workspace(d)).unwrap_or(package).to_path_buf()
+    Some(package.ancestors().find(|d| declares_workspace(d)).unwrap_or(package).to_path_buf())
 }
 
 // ---- configuration -------------------------------------------------------------------------------

@@ -1642,6 +1642,39 @@ fn default_cache_is_in_the_cargo_target_folder() {
     assert_eq!(packs(&ws), both, "an empty ASYNCLINT_CACHE_DIR was not taken as unset");
 }
 
+/// Files named on the command line are shown from the current folder, but their cache goes with
+/// them: into the target folder of the project they are in, never into the current folder. Files
+/// outside any cargo project are checked without a cache, since no folder is theirs.
+#[test]
+fn files_named_from_another_folder_cache_in_their_own_project() {
+    let root = TestDir::new("files_named_from_another_folder_cache_in_their_own_project");
+    root.write("ws/Cargo.toml", "[workspace]\nmembers = [\"crates/a\"]\n");
+    root.write("ws/crates/a/Cargo.toml", "[package]\nname = \"a\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    root.write("ws/crates/a/src/lib.rs", format!("pub mod b;\npub async fn f() {{ {SLEEP}; }}\n"));
+    root.write("ws/crates/a/src/b.rs", format!("pub async fn g() {{ {SLEEP}; }}\n"));
+    root.write("loose/x.rs", format!("pub async fn g() {{ {SLEEP}; }}\n"));
+    let cwd = root.join("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let ws = root.join("ws");
+    let lib = ws.join("crates/a/src/lib.rs");
+    let b = ws.join("crates/a/src/b.rs");
+    let before_loose = snapshot(&root.join("loose"));
+
+    let one = root.run_at(&cwd, &["check", lib.to_str().unwrap()], TIMEOUT);
+    one.assert_code(1);
+    let two = root.run_at(&cwd, &["check", lib.to_str().unwrap(), b.to_str().unwrap()], TIMEOUT);
+    two.assert_code(1);
+    assert_eq!(snapshot(&cwd).len(), 0, "written in the current folder: {:?}", snapshot(&cwd).keys());
+    let packs: Vec<String> = snapshot(&ws).into_keys().filter(|k| k.ends_with("facts.bin")).collect();
+    assert_eq!(packs.len(), 1, "both runs anchor on crates/a/src: {packs:?}");
+    assert!(packs[0].starts_with("target/asynclint/"), "{packs:?}");
+
+    let loose = root.run_at(&cwd, &["check", root.join("loose/x.rs").to_str().unwrap()], TIMEOUT);
+    loose.assert_code(1);
+    assert_eq!(snapshot(&cwd).len(), 0, "written in the current folder: {:?}", snapshot(&cwd).keys());
+    assert!(diff(&before_loose, &snapshot(&root.join("loose"))).is_empty(), "written beside a loose file");
+}
+
 /// The default cache folder is in the checked tree, so a pull request can plant things there.
 /// A `target` committed as a link to a folder elsewhere: the run goes on without a cache, says
 /// why, and writes nothing through the link. A pack that is a link to `/dev/zero` and a seal that
