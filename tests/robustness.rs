@@ -1598,16 +1598,23 @@ fn control_characters_in_source_never_reach_the_terminal() {
     assert!(problems.is_empty(), "raw control characters in human output:\n{}", problems.join("\n"));
 }
 
+/// `ws/`: a workspace with one crate, `crates/a`, whose `src/lib.rs` and `src/b.rs` each have a
+/// blocking call; and `loose/x.rs`, a file with one, outside any cargo project.
+fn write_workspace_and_loose_file(root: &TestDir) {
+    root.write("ws/Cargo.toml", "[workspace]\nmembers = [\"crates/a\"]\n");
+    root.write("ws/crates/a/Cargo.toml", "[package]\nname = \"a\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    root.write("ws/crates/a/src/lib.rs", format!("pub mod b;\npub async fn f() {{ {SLEEP}; }}\n"));
+    root.write("ws/crates/a/src/b.rs", format!("pub async fn g() {{ {SLEEP}; }}\n"));
+    root.write("loose/x.rs", format!("pub async fn g() {{ {SLEEP}; }}\n"));
+}
+
 /// The default cache is where cargo builds: `target/asynclint/` beside the workspace's manifest,
 /// in a subfolder of its own for a crate checked alone, and in the checked folder itself when no
 /// manifest is at or above it. `ASYNCLINT_CACHE_DIR` names another folder; set empty, it is unset.
 #[test]
 fn default_cache_is_in_the_cargo_target_folder() {
     let root = TestDir::new("default_cache_is_in_the_cargo_target_folder");
-    root.write("ws/Cargo.toml", "[workspace]\nmembers = [\"crates/a\"]\n");
-    root.write("ws/crates/a/Cargo.toml", "[package]\nname = \"a\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
-    root.write("ws/crates/a/src/lib.rs", format!("pub async fn f() {{ {SLEEP}; }}\n"));
-    root.write("loose/x.rs", format!("pub async fn g() {{ {SLEEP}; }}\n"));
+    write_workspace_and_loose_file(&root);
     let ws = root.join("ws");
     let packs =
         |dir: &Path| -> Vec<String> { snapshot(dir).into_keys().filter(|k| k.ends_with("facts.bin")).collect() };
@@ -1648,11 +1655,7 @@ fn default_cache_is_in_the_cargo_target_folder() {
 #[test]
 fn files_named_from_another_folder_cache_in_their_own_project() {
     let root = TestDir::new("files_named_from_another_folder_cache_in_their_own_project");
-    root.write("ws/Cargo.toml", "[workspace]\nmembers = [\"crates/a\"]\n");
-    root.write("ws/crates/a/Cargo.toml", "[package]\nname = \"a\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
-    root.write("ws/crates/a/src/lib.rs", format!("pub mod b;\npub async fn f() {{ {SLEEP}; }}\n"));
-    root.write("ws/crates/a/src/b.rs", format!("pub async fn g() {{ {SLEEP}; }}\n"));
-    root.write("loose/x.rs", format!("pub async fn g() {{ {SLEEP}; }}\n"));
+    write_workspace_and_loose_file(&root);
     let cwd = root.join("cwd");
     std::fs::create_dir_all(&cwd).unwrap();
     let ws = root.join("ws");
