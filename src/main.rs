@@ -852,23 +852,23 @@ fn cache_folder(args: &CheckArgs, paths: &[PathBuf]) -> Result<Option<PathBuf>, 
         None if matches!(paths, [one] if one.is_dir()) => anchor.clone(),
         None => return Ok(None),
     };
-    let mut folder = owner.join("target").join("asynclint");
+    let mut parts = vec!["target".to_string(), "asynclint".to_string()];
     match anchor.strip_prefix(&owner) {
         Ok(rel) if !rel.as_os_str().is_empty() => {
-            folder.push(format!("{:016x}", asynclint::content_hash(rel.to_string_lossy().as_bytes())));
+            parts.push(format!("{:016x}", asynclint::content_hash(rel.to_string_lossy().as_bytes())));
         }
         _ => {}
     }
     // These folders are in the checked tree, which may come from an untrusted pull request: a
     // `target` committed as a link to elsewhere must not make us write there.
-    let mut walked = owner.clone();
-    for part in folder.strip_prefix(&owner).map_err(|e| e.to_string())? {
-        walked.push(part);
-        match std::fs::symlink_metadata(&walked) {
+    let mut folder = owner;
+    for part in parts {
+        folder.push(part);
+        match std::fs::symlink_metadata(&folder) {
             Ok(meta) if !meta.is_dir() => {
                 return Err(format!(
                     "{} is not a plain folder (a link or a file); name one with --cache-dir",
-                    walked.display()
+                    folder.display()
                 ));
             }
             _ => {}
