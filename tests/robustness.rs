@@ -1608,6 +1608,11 @@ fn write_workspace_and_loose_file(root: &TestDir) {
     root.write("loose/x.rs", format!("pub async fn g() {{ {SLEEP}; }}\n"));
 }
 
+/// The cache packs under `dir`, by path relative to it.
+fn packs(dir: &Path) -> Vec<String> {
+    snapshot(dir).into_keys().filter(|k| k.ends_with("facts.bin")).collect()
+}
+
 /// The default cache is where cargo builds: `target/asynclint/` beside the workspace's manifest,
 /// in a subfolder of its own for a crate checked alone, and in the checked folder itself when no
 /// manifest is at or above it. `ASYNCLINT_CACHE_DIR` names another folder; set empty, it is unset.
@@ -1616,8 +1621,6 @@ fn default_cache_is_in_the_cargo_target_folder() {
     let root = TestDir::new("default_cache_is_in_the_cargo_target_folder");
     write_workspace_and_loose_file(&root);
     let ws = root.join("ws");
-    let packs =
-        |dir: &Path| -> Vec<String> { snapshot(dir).into_keys().filter(|k| k.ends_with("facts.bin")).collect() };
     let at = |cwd: &Path, args: &[&str], env: Option<&str>| {
         let mut command = root.command(BIN);
         if let Some(value) = env {
@@ -1668,7 +1671,7 @@ fn files_named_from_another_folder_cache_in_their_own_project() {
     let two = root.run_at(&cwd, &["check", lib.to_str().unwrap(), b.to_str().unwrap()], TIMEOUT);
     two.assert_code(1);
     assert_eq!(snapshot(&cwd).len(), 0, "written in the current folder: {:?}", snapshot(&cwd).keys());
-    let packs: Vec<String> = snapshot(&ws).into_keys().filter(|k| k.ends_with("facts.bin")).collect();
+    let packs = packs(&ws);
     assert_eq!(packs.len(), 1, "both runs anchor on crates/a/src: {packs:?}");
     assert!(packs[0].starts_with("target/asynclint/"), "{packs:?}");
 
